@@ -18,8 +18,7 @@ __all__ = ["main", "CliError", "ArgumentParser"]
 
 # (name, module, one-line help).  Modules that are not importable are left out.
 COMMANDS: tuple[tuple[str, str, str], ...] = (
-    ("theory", "rdpc_theory.cli", "evaluate exact RDPC functions of the binary/Gaussian sources"),
-    ("solve", "rdpc_theory.solve_cli", "solve R(D,P,C) numerically for a discrete source"),
+    ("theory", "rdpc_theory.cli", "evaluate RDPC functions (closed forms; `solve` for any source)"),
     ("check", "paper_checks.cli", "verify the papers' claims numerically"),
     ("figures", "figures.cli", "draw figures from theory and run results"),
     ("train", "rdpc_neural.cli_train", "train one neural codec run"),

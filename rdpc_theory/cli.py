@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import importlib
 import io
 import itertools
 import math
@@ -23,7 +24,15 @@ import numpy as np
 from .binary import BinarySource
 from .gaussian import PERCEPTIONS, GaussianSource
 
-__all__ = ["configure", "run", "FUNCTION_ARGS", "unit_name"]
+__all__ = [
+    "configure",
+    "run",
+    "FUNCTION_ARGS",
+    "unit_name",
+    "parse_base",
+    "add_output_arguments",
+    "write_table",
+]
 
 # The arguments each function takes, in order.
 FUNCTION_ARGS: dict[str, tuple[str, ...]] = {
@@ -61,8 +70,7 @@ def unit_name(base: float) -> str:
     return f"base{base:g}"
 
 
-def configure(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("function", choices=sorted(FUNCTION_ARGS), help="which function")
+def _add_closed_form_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--source", choices=("binary", "gaussian"), default="binary")
     g = parser.add_argument_group("binary source (X~Bern(p), S = X xor Bern(eps))")
     g.add_argument("--p", type=float, default=0.3, help="P(X=1), in [0, 1]")
@@ -91,6 +99,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
         nargs="+",
         help="bound on H(S|Xhat) (h(S|Xhat) for Gaussian), in --base units",
     )
+    add_output_arguments(parser)
+
+
+def add_output_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--base`` and ``--csv``, shared by every ``rdpc theory`` function."""
     parser.add_argument(
         "--base",
         type=parse_base,
@@ -104,6 +117,27 @@ def configure(parser: argparse.ArgumentParser) -> None:
         metavar="FILE",
         help="write CSV (to FILE, or stdout if no FILE is given)",
     )
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    sub = parser.add_subparsers(
+        dest="function", metavar="FUNCTION", required=True, parser_class=type(parser)
+    )
+    for name, arg_names in FUNCTION_ARGS.items():
+        sp = sub.add_parser(name, help=f"closed-form R({', '.join(arg_names)})")
+        _add_closed_form_arguments(sp)
+    solve_cli = _solve_cli()
+    if solve_cli is not None:
+        sp = sub.add_parser("solve", help="numerical R(D,P,C) of a discrete source, with bounds")
+        solve_cli.configure(sp)
+
+
+def _solve_cli() -> Any:
+    """The numerical solver's CLI module (``rdpc theory solve``), if it is part of this build."""
+    try:
+        return importlib.import_module(f"{__package__}.solve_cli")
+    except ModuleNotFoundError:
+        return None
 
 
 def _column_names(args: argparse.Namespace, names: tuple[str, ...]) -> list[str]:
@@ -123,13 +157,10 @@ def evaluate(args: argparse.Namespace) -> tuple[list[str], list[list[float]]]:
     for n in ("D", "P", "C"):
         given = getattr(args, n) is not None
         if n in names and not given:
-            raise _Usage(f"`{args.function}` needs --{n}")
+            raise _Usage(f"needs --{n}")
         if n not in names and given:
-            raise _Usage(
-                f"`{args.function}` does not take --{n} (it takes "
-                + ", ".join(f"--{m}" for m in names)
-                + ")"
-            )
+            takes = ", ".join(f"--{m}" for m in names)
+            raise _Usage(f"does not take --{n} (it takes {takes})")
     kwargs: dict[str, Any] = {"base": args.base}
     if args.source == "binary":
         source: Any = BinarySource(p=args.p, eps=args.eps)
@@ -151,22 +182,29 @@ def _format_table(header: list[str], rows: list[list[float]]) -> str:
     return "\n".join(lines)
 
 
-def run(args: argparse.Namespace) -> int:
-    try:
-        header, rows = evaluate(args)
-    except _Usage as exc:
-        print(f"rdpc theory: error: {exc}", file=sys.stderr)
-        return 2
-    if args.csv is None:
+def write_table(header: list[str], rows: list[list[float]], csv_target: str | None) -> None:
+    """Print an aligned table, or write CSV to `csv_target` (``"-"``: stdout)."""
+    if csv_target is None:
         print(_format_table(header, rows))
-        return 0
+        return
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
     writer.writerow(header)
     writer.writerows([[repr(v) for v in row] for row in rows])
-    if args.csv == "-":
+    if csv_target == "-":
         sys.stdout.write(buf.getvalue())
     else:
-        with open(args.csv, "w", encoding="utf-8") as fh:
+        with open(csv_target, "w", encoding="utf-8") as fh:
             fh.write(buf.getvalue())
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.function == "solve":
+        return int(_solve_cli().run(args))
+    try:
+        header, rows = evaluate(args)
+    except _Usage as exc:
+        print(f"rdpc theory {args.function}: error: {exc}", file=sys.stderr)
+        return 2
+    write_table(header, rows, args.csv)
     return 0
