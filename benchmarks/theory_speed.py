@@ -8,7 +8,7 @@ for them it reports points per second in that region.
 
 Usage::
 
-    python benchmarks/theory_speed.py [--n 1000000] [--repeat 3] [--out benchmarks/results/theory_speed.json]
+    python benchmarks/theory_speed.py [--n 1000000] [--repeat 3] [--out FILE.json]
 """
 
 from __future__ import annotations
@@ -52,7 +52,6 @@ def cases(
     b = BinarySource(p=0.3, eps=0.1)
     p, eps = 0.3, 0.1
     D = rng.uniform(0.0, 0.4, n)
-    P = rng.uniform(0.0, 0.3, n)
     C = rng.uniform(0.47, 1.0, n)  # bits; H_b(0.1) = 0.469
     tv_p = rng.uniform(0.0, 0.3, n)
 
