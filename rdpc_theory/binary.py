@@ -26,6 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy.optimize import elementwise
+from scipy.special import entr
 
 from ._validation import check_interval, check_scalar
 from .entropy import binary_entropy_inv_nats, binary_entropy_nats
@@ -273,7 +274,7 @@ class BinarySource:
             dm = np.clip(d, pp, np.maximum(d3, pp))  # keeps the joint law valid off-regime
             a = (dm - pp) / 2.0
             b = (dm + pp) / 2.0
-            h_joint = hb(np.asarray(0.0)) + sum(_entr(x) for x in (1.0 - p - a, a, b, p - b))
+            h_joint = sum(entr(np.clip(x, 0.0, 1.0)) for x in (1.0 - p - a, a, b, p - b))
             mid = h_p + hb(np.clip(p - pp, 0.0, 1.0)) - h_joint
         rd = h_p - hb(np.minimum(d, p))
         perception_binds = (pp < p) & (d > d1)
@@ -367,13 +368,6 @@ class BinarySource:
             r[pinned] = _rate_at_marginal(p, self.eps, p - pp[pinned], d[pinned], c[pinned])
         r = np.where(infeasible, np.inf, r)
         return _out(r, base)
-
-
-def _entr(x: FloatArray) -> FloatArray:
-    from scipy.special import entr
-
-    out: FloatArray = entr(np.clip(x, 0.0, 1.0))
-    return out
 
 
 def _rate_at_marginal(
