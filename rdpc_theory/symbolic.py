@@ -332,16 +332,16 @@ def gaussian_identities() -> tuple[SymbolicIdentity, ...]:
 
 
 def numeric_function(
-    expr: Any, variable: str, *, var_x: float, var_s: float, cov: float
-) -> Callable[[ArrayLike], FloatArray]:
-    r"""A numpy function of one variable from a derived expression, model parameters bound.
+    expr: Any, *variables: str, var_x: float, var_s: float, cov: float
+) -> Callable[..., FloatArray]:
+    r"""A numpy function of the free `variables` of a derived expression, parameters bound.
 
     Parameters
     ----------
     expr : sympy.Expr
         An expression in the symbols of :func:`gaussian_symbols`.
-    variable : {"D", "C", "R", "P", "delta"}
-        The free variable of the returned function.
+    *variables : {"D", "C", "R", "P", "delta"}
+        The free variables, in the order the returned function takes them.
     var_x, var_s, cov : float
         Model parameters; :math:`\sigma_S^2 > \theta^2/\sigma_X^2` (so
         :math:`\sigma^2_{S|X} > 0`) and :math:`\theta > 0` are required.
@@ -349,7 +349,7 @@ def numeric_function(
     Returns
     -------
     callable
-        ``f(values) -> numpy array`` evaluating `expr` (nats).
+        ``f(*arrays) -> numpy array`` evaluating `expr` (nats), broadcasting its arguments.
 
     Examples
     --------
@@ -362,16 +362,18 @@ def numeric_function(
     c = check_scalar("cov", cov, 0.0, math.inf, low_open=True)
     vs = check_scalar("var_s", var_s, c * c / vx, math.inf, low_open=True)
     s = gaussian_symbols()
-    if variable not in ("D", "C", "R", "P", "delta"):
+    allowed = ("D", "C", "R", "P", "delta")
+    if not variables or any(v not in allowed for v in variables):
         raise ValueError(
-            f"`variable` must be one of 'D', 'C', 'R', 'P', 'delta'; got {variable!r}."
+            f"`variables` must be one or more of {', '.join(map(repr, allowed))}; "
+            f"got {variables!r}."
         )
     bound = expr.subs({s.var_x: vx, s.cov: c, s.var_s_given_x: vs - c * c / vx})
-    fn = sp.lambdify(getattr(s, variable), bound, modules="numpy")
+    fn = sp.lambdify([getattr(s, v) for v in variables], bound, modules="numpy")
 
-    def evaluate(values: ArrayLike) -> FloatArray:
-        x = np.asarray(values, dtype=np.float64)
-        out: FloatArray = np.asarray(fn(x), dtype=np.float64) * np.ones_like(x)
+    def evaluate(*values: ArrayLike) -> FloatArray:
+        xs = np.broadcast_arrays(*(np.asarray(v, dtype=np.float64) for v in values))
+        out: FloatArray = np.asarray(fn(*xs), dtype=np.float64) * np.ones_like(xs[0])
         return out
 
     return evaluate

@@ -61,9 +61,20 @@ def test_derived_forms_match_gaussian_source() -> None:
     np.testing.assert_allclose(deriv, fd, rtol=1e-5)
 
 
+def test_two_variable_function_matches_library_rdp() -> None:
+    # The perception-bound W2 branch, inside its regime D_switch < D < var_x + s^2.
+    f = derive_gaussian_forms()
+    g = GaussianSource(VAR_X, VAR_S, COV)
+    fn = numeric_function(f.rdp_w2_binding, "D", "P", var_x=VAR_X, var_s=VAR_S, cov=COV)
+    p = np.linspace(0.01, 0.8, 30)
+    s = 1.0 - np.sqrt(p)
+    d = (1.0 - s**2) + 0.5 * ((1.0 + s**2) - (1.0 - s**2))
+    np.testing.assert_allclose(fn(d, p), g.rdp(d, p, base=math.e), atol=1e-12)
+
+
 def test_numeric_function_validation() -> None:
     f = derive_gaussian_forms()
-    with pytest.raises(ValueError, match="`variable` must be one of"):
+    with pytest.raises(ValueError, match="`variables` must be one or more of"):
         numeric_function(f.rate_distortion, "X", var_x=1.0, var_s=0.5, cov=0.5)
     with pytest.raises(ValueError, match="`var_s` must be > 0.25; got 0.25"):
         numeric_function(f.rate_distortion, "D", var_x=1.0, var_s=0.25, cov=0.5)
