@@ -97,6 +97,34 @@ class BinarySource:
         r""":math:`H(S \mid X) = H_b(\varepsilon)`: the smallest feasible C, in `base` units."""
         return float(binary_entropy_nats(np.asarray(self.eps))) / log_base(base)
 
+    def sample(
+        self, shape: int | tuple[int, ...], *, rng: np.random.Generator | int | None = None
+    ) -> tuple[NDArray[np.int8], NDArray[np.int8]]:
+        r"""Draw i.i.d. pairs :math:`(X, S)` with :math:`S = X \oplus N`.
+
+        Parameters
+        ----------
+        shape : int or tuple of int
+            Shape of each returned array (e.g. ``(n_blocks, block_length)``).
+        rng : numpy.random.Generator or int or None
+            Random generator or seed.
+
+        Returns
+        -------
+        x, s : numpy.ndarray of int8
+            Source symbols and labels in {0, 1}, each of the given shape.
+
+        Examples
+        --------
+        >>> x, s = BinarySource(0.3, 0.1).sample((2, 3), rng=0)
+        >>> x.shape, s.shape
+        ((2, 3), (2, 3))
+        """
+        gen = np.random.default_rng(rng)
+        x = (gen.random(shape) < self.p).astype(np.int8)
+        noise = (gen.random(shape) < self.eps).astype(np.int8)
+        return x, x ^ noise
+
     # -- argument handling -----------------------------------------------------------------
 
     @staticmethod

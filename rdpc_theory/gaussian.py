@@ -109,6 +109,37 @@ class GaussianSource:
         v = self.var_s_given_x
         return (0.5 * math.log(_TWO_PI_E * v) if v > 0 else -math.inf) / log_base(base)
 
+    def sample(
+        self, shape: int | tuple[int, ...], *, rng: np.random.Generator | int | None = None
+    ) -> tuple[FloatArray, FloatArray]:
+        r"""Draw i.i.d. zero-mean jointly Gaussian pairs :math:`(X, S)`.
+
+        :math:`S = (\theta/\sigma_X^2) X + W` with :math:`W \sim N(0, \sigma^2_{S|X})`
+        independent of X, which has the model's covariance.
+
+        Parameters
+        ----------
+        shape : int or tuple of int
+            Shape of each returned array (e.g. ``(n_blocks, block_length)``).
+        rng : numpy.random.Generator or int or None
+            Random generator or seed.
+
+        Returns
+        -------
+        x, s : numpy.ndarray of float64
+            Source samples and labels, each of the given shape.
+
+        Examples
+        --------
+        >>> x, s = GaussianSource(1.0, 0.5, 0.5).sample(4, rng=0)
+        >>> x.shape
+        (4,)
+        """
+        gen = np.random.default_rng(rng)
+        x = gen.normal(0.0, math.sqrt(self.var_x), shape)
+        w = gen.normal(0.0, math.sqrt(self.var_s_given_x), shape)
+        return x, (self.cov / self.var_x) * x + w
+
     def distortion_for_classification(self, C: ArrayLike, *, base: float = 2) -> FloatArray:
         r""":math:`D_C(C) = \sigma_X^4(\sigma_C^2 - \sigma^2_{S|X})/\theta^2`, capped at
         :math:`\sigma_X^2`: the largest backward-channel error variance
