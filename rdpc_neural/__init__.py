@@ -1,0 +1,59 @@
+"""rdpc_neural: task-oriented neural codecs (MNIST/SVHN), training, sweeps, real rates.
+
+Importing the package is cheap (no torch): submodules load on first attribute access, so the
+``rdpc`` command line stays fast. Main entry points::
+
+    from rdpc_neural import RunConfig, get_preset, train_run, run_sweep
+
+See :mod:`rdpc_neural.config` (configs and loss scales), :mod:`rdpc_neural.train` (the loop),
+:mod:`rdpc_neural.rundir` (run directory and metric columns).
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+__all__ = [
+    "RunConfig",
+    "ClassifierConfig",
+    "config_hash",
+    "apply_overrides",
+    "get_preset",
+    "preset_names",
+    "train_run",
+    "RunResult",
+    "run_sweep",
+    "load_splits",
+    "resolve_data_root",
+    "DataNotFoundError",
+    "UniformQuantizer",
+    "iter_runs",
+]
+
+_WHERE = {
+    "RunConfig": "config",
+    "ClassifierConfig": "config",
+    "config_hash": "config",
+    "apply_overrides": "config",
+    "get_preset": "presets",
+    "preset_names": "presets",
+    "train_run": "train",
+    "RunResult": "train",
+    "run_sweep": "sweep",
+    "load_splits": "data",
+    "resolve_data_root": "data",
+    "DataNotFoundError": "data",
+    "UniformQuantizer": "quantize",
+    "iter_runs": "rundir",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _WHERE:
+        return getattr(importlib.import_module(f".{_WHERE[name]}", __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

@@ -1,0 +1,456 @@
+"""Run configurations of the neural RDPC experiments: frozen, validated, JSON round-trip.
+
+This module is torch-free (the CLI imports it to validate configs before any training).
+
+A :class:`RunConfig` fixes everything that can change a run's results: data split, model
+family and size, rate (``latent_dim`` x ``log2 levels``), loss weights, optimisation,
+evaluation and the frozen classifiers. Its :func:`config_hash` names the run directory
+``runs/<preset>/<hash>/``.
+
+Loss weights and their scale (per training step, on a batch)::
+
+    loss = lambda_d * MSE + lambda_p * W1_critic + lambda_c * CE_bits
+
+* ``MSE``: mean squared error per pixel, pixels in [0, 1] (``torch.nn.functional.mse_loss``).
+* ``W1_critic``: the generator's WGAN term ``-mean critic(x_hat)`` (the critic's estimate of
+  W1(p_X, p_Xhat) up to a constant); the critic is trained only when ``lambda_p > 0``.
+* ``CE_bits``: cross-entropy of the frozen training classifier on ``x_hat`` against the true
+  label, in bits (natural-log CE divided by ln 2).
+
+References
+----------
+[1] Y. Wang, Y. Wu, S. Ma, Y.-J. A. Zhang, "Task-oriented lossy compression with data,
+    perception, and classification constraints", IEEE JSAC 2025, arXiv:2405.04144, Sec. VI.
+[2] G. Zhang, J. Qian, J. Chen, A. Khisti, "Universal rate-distortion-perception
+    representations for lossy compression", NeurIPS 2021, arXiv:2106.10311.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import math
+import types
+import typing
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = [
+    "DATASETS",
+    "SIZES",
+    "MODES",
+    "GRAD_MODES",
+    "CLASSIFIER_ARCHS",
+    "ClassifierConfig",
+    "RunConfig",
+    "config_hash",
+    "config_to_json",
+    "config_from_json",
+    "apply_overrides",
+    "parse_override",
+    "default_classifiers",
+]
+
+DATASETS: tuple[str, ...] = ("mnist", "svhn")
+SIZES: tuple[str, ...] = ("reference", "cpu", "tiny")
+MODES: tuple[str, ...] = ("end-to-end", "universal")
+GRAD_MODES: tuple[str, ...] = ("soft-to-hard", "straight-through")
+# Classifier architectures per dataset (the registry in models.py must provide them).
+CLASSIFIER_ARCHS: dict[str, tuple[str, ...]] = {
+    "mnist": ("mnist-mlp", "mnist-cnn", "mnist-tiny-mlp"),
+    "svhn": ("svhn-cnn", "svhn-small-cnn", "svhn-tiny-mlp"),
+}
+
+
+def _check_int(name: str, value: object, low: int, high: float = math.inf) -> None:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValueError(f"`{name}` must be an integer; got {value!r}.")
+    if value < low or value > high:
+        rng = f">= {low}" if high == math.inf else f"in [{low}, {high:g}]"
+        raise ValueError(f"`{name}` must be {rng}; got {value}.")
+
+
+def _check_float(
+    name: str, value: object, low: float, high: float = math.inf, *, low_open: bool = False
+) -> None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError(f"`{name}` must be a real number; got {value!r}.")
+    v = float(value)
+    if math.isnan(v) or math.isinf(v):
+        raise ValueError(f"`{name}` must be finite; got {v:g}.")
+    bad = (v <= low if low_open else v < low) or v > high
+    if bad:
+        if high == math.inf:
+            rng = f"{'>' if low_open else '>='} {low:g}"
+        else:
+            rng = f"in {'(' if low_open else '['}{low:g}, {high:g}]"
+        raise ValueError(f"`{name}` must be {rng}; got {v:g}.")
+
+
+def _check_choice(name: str, value: object, choices: Sequence[str]) -> None:
+    if value not in choices:
+        raise ValueError(f"`{name}` must be one of {', '.join(map(repr, choices))}; got {value!r}.")
+
+
+def _check_betas(name: str, value: object) -> None:
+    if not (isinstance(value, tuple) and len(value) == 2):
+        raise ValueError(f"`{name}` must be a pair (beta1, beta2); got {value!r}.")
+    for i, b in enumerate(value):
+        _check_float(f"{name}[{i}]", b, 0.0, 1.0)
+        if b >= 1.0:
+            raise ValueError(f"`{name}[{i}]` must be in [0, 1); got {b:g}.")
+
+
+@dataclass(frozen=True)
+class ClassifierConfig:
+    """A frozen classifier that rdpc trains itself (cached by this config and the data split).
+
+    Parameters
+    ----------
+    arch : str
+        Registry name (see :data:`CLASSIFIER_ARCHS`), e.g. ``"mnist-mlp"`` (the paper's
+        784-128-64-10 MLP) or ``"mnist-cnn"`` (the held-out scorer of another architecture).
+    epochs : int
+        Passes over the training split (>= 1).
+    batch_size : int
+        Mini-batch size (>= 1).
+    lr : float
+        Adam learning rate (> 0); multiplied by 0.1 for the last third of the epochs.
+    seed : int
+        Initialisation and batch-order seed (>= 0).
+    subset : int
+        Train on the first ``subset`` training images only (0: all); for smoke tests.
+    """
+
+    arch: str = "mnist-mlp"
+    epochs: int = 10
+    batch_size: int = 128
+    lr: float = 1e-3
+    seed: int = 0
+    subset: int = 0
+
+    def __post_init__(self) -> None:
+        archs = tuple(a for group in CLASSIFIER_ARCHS.values() for a in group)
+        _check_choice("classifier.arch", self.arch, archs)
+        _check_int("classifier.epochs", self.epochs, 1)
+        _check_int("classifier.batch_size", self.batch_size, 1)
+        _check_float("classifier.lr", self.lr, 0.0, low_open=True)
+        _check_int("classifier.seed", self.seed, 0)
+        _check_int("classifier.subset", self.subset, 0)
+
+    @property
+    def dataset(self) -> str:
+        """The dataset this architecture is built for."""
+        return next(d for d, archs in CLASSIFIER_ARCHS.items() if self.arch in archs)
+
+
+def default_classifiers(dataset: str) -> tuple[ClassifierConfig, ClassifierConfig]:
+    """The (training, held-out) classifier pair used by the presets for `dataset`.
+
+    The training classifier is the paper's architecture; the held-out one is a different
+    architecture trained independently (other seed), used only to score accuracy.
+    """
+    if dataset == "mnist":
+        return (
+            ClassifierConfig(arch="mnist-mlp", epochs=10, lr=1e-3, seed=0),
+            ClassifierConfig(arch="mnist-cnn", epochs=3, lr=2e-3, seed=1),
+        )
+    if dataset == "svhn":
+        return (
+            ClassifierConfig(arch="svhn-cnn", epochs=10, lr=1e-3, seed=0),
+            ClassifierConfig(arch="svhn-small-cnn", epochs=8, lr=1e-3, seed=1),
+        )
+    _check_choice("dataset", dataset, DATASETS)
+    raise AssertionError("unreachable")
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """One neural codec run: data, model, rate, loss weights, optimisation, evaluation.
+
+    Parameters
+    ----------
+    dataset : {"mnist", "svhn"}
+        Image dataset (pixels in [0, 1]).
+    size : {"reference", "cpu", "tiny"}
+        Model family size: ``reference`` is the published architecture (REFERENCE.md Sec. 2),
+        ``cpu`` a small MLP codec that trains in seconds on one core, ``tiny`` for tests.
+    latent_dim : int
+        Latent dimension d (>= 1).
+    levels : int
+        Quantizer levels L (>= 2), uniform on [-1, 1]. Nominal rate ``d * log2(L)`` bits.
+    lambda_d, lambda_p, lambda_c : float
+        Weights (>= 0, not all 0) of MSE, critic W1 and CE (bits); see the module docstring.
+    mode : {"end-to-end", "universal"}
+        ``universal`` freezes the encoder of the run ``base_encoder`` (BatchNorm in eval
+        mode) and trains only a new decoder (+ critic) for this tradeoff point.
+    base_encoder : RunConfig or None
+        The end-to-end run whose encoder a universal run reuses (same dataset, size, d, L).
+    grad_mode : {"soft-to-hard", "straight-through"}
+        Quantizer gradient: the published soft-to-hard surrogate (softmax over
+        ``-soft_sigma * |v - c|``) or the identity (straight-through).
+    soft_sigma : float
+        Sharpness of the soft-to-hard surrogate (> 0); the paper uses 1 (MNIST), 2/L (SVHN).
+    steps : int
+        Generator (encoder/decoder) optimisation steps (>= 1).
+    batch_size : int
+        Mini-batch size (>= 2, BatchNorm needs two samples).
+    lr, betas : float, (float, float)
+        Adam settings of encoder and decoder.
+    lr_critic, critic_betas : float, (float, float)
+        Adam settings of the critic.
+    lr_decay_at, lr_decay_factor : float
+        All learning rates are multiplied by ``lr_decay_factor`` after
+        ``round(lr_decay_at * steps)`` steps (paper: x1/5 after 20 of 30 epochs).
+    n_critic : int
+        Critic steps per generator step (>= 1; only when ``lambda_p > 0``).
+    gp_weight : float
+        WGAN-GP two-sided gradient-penalty weight (paper: 10).
+    eval_every : int
+        Evaluate on the validation subset (and checkpoint) every this many steps (>= 1).
+    eval_size : int
+        Validation images used by the periodic evaluations (>= 2).
+    w1_samples : int
+        Test images (and their reconstructions) in the exact W1 of the final evaluation.
+    val_size : int
+        Images carved from the training set as the validation split (>= 2).
+    split_seed : int
+        Seed of the (fixed) validation split, shared by all runs and the classifiers.
+    train_subset, test_subset : int
+        Use only that many training / test images (0: all); for smoke tests.
+    seed : int
+        Seed of initialisation, batch order, dither and critic interpolation.
+    classifier, heldout_classifier : ClassifierConfig
+        The frozen classifier in the loss, and the independent classifier of another
+        architecture that scores ``acc_heldout``.
+    """
+
+    dataset: str = "mnist"
+    size: str = "cpu"
+    latent_dim: int = 5
+    levels: int = 4
+    lambda_d: float = 1.0
+    lambda_p: float = 0.0
+    lambda_c: float = 0.0
+    mode: str = "end-to-end"
+    base_encoder: RunConfig | None = None
+    grad_mode: str = "soft-to-hard"
+    soft_sigma: float = 1.0
+    steps: int = 700
+    batch_size: int = 256
+    lr: float = 1e-2
+    betas: tuple[float, float] = (0.5, 0.9)
+    lr_critic: float = 2e-4
+    critic_betas: tuple[float, float] = (0.5, 0.9)
+    lr_decay_at: float = 2.0 / 3.0
+    lr_decay_factor: float = 0.2
+    n_critic: int = 1
+    gp_weight: float = 10.0
+    eval_every: int = 350
+    eval_size: int = 2000
+    w1_samples: int = 1000
+    val_size: int = 5000
+    split_seed: int = 0
+    train_subset: int = 0
+    test_subset: int = 0
+    seed: int = 0
+    classifier: ClassifierConfig = field(default_factory=lambda: default_classifiers("mnist")[0])
+    heldout_classifier: ClassifierConfig = field(
+        default_factory=lambda: default_classifiers("mnist")[1]
+    )
+
+    def __post_init__(self) -> None:
+        _check_choice("dataset", self.dataset, DATASETS)
+        _check_choice("size", self.size, SIZES)
+        _check_int("latent_dim", self.latent_dim, 1)
+        _check_int("levels", self.levels, 2)
+        for name in ("lambda_d", "lambda_p", "lambda_c"):
+            _check_float(name, getattr(self, name), 0.0)
+        if self.lambda_d == 0 and self.lambda_p == 0 and self.lambda_c == 0:
+            raise ValueError(
+                "at least one of `lambda_d`, `lambda_p`, `lambda_c` must be > 0; got all 0."
+            )
+        _check_choice("mode", self.mode, MODES)
+        _check_choice("grad_mode", self.grad_mode, GRAD_MODES)
+        _check_float("soft_sigma", self.soft_sigma, 0.0, low_open=True)
+        _check_int("steps", self.steps, 1)
+        _check_int("batch_size", self.batch_size, 2)
+        _check_float("lr", self.lr, 0.0, low_open=True)
+        _check_betas("betas", self.betas)
+        _check_float("lr_critic", self.lr_critic, 0.0, low_open=True)
+        _check_betas("critic_betas", self.critic_betas)
+        _check_float("lr_decay_at", self.lr_decay_at, 0.0, 1.0)
+        _check_float("lr_decay_factor", self.lr_decay_factor, 0.0, 1.0, low_open=True)
+        _check_int("n_critic", self.n_critic, 1)
+        _check_float("gp_weight", self.gp_weight, 0.0)
+        _check_int("eval_every", self.eval_every, 1)
+        _check_int("eval_size", self.eval_size, 2)
+        _check_int("w1_samples", self.w1_samples, 2)
+        _check_int("val_size", self.val_size, 2)
+        _check_int("split_seed", self.split_seed, 0)
+        _check_int("train_subset", self.train_subset, 0)
+        _check_int("test_subset", self.test_subset, 0)
+        _check_int("seed", self.seed, 0)
+        if self.train_subset and self.train_subset <= self.val_size:
+            raise ValueError(
+                f"`train_subset` must be 0 or > `val_size` ({self.val_size}); "
+                f"got {self.train_subset}."
+            )
+        for name in ("classifier", "heldout_classifier"):
+            clf = getattr(self, name)
+            if not isinstance(clf, ClassifierConfig):
+                raise ValueError(f"`{name}` must be a ClassifierConfig; got {clf!r}.")
+            _check_choice(f"{name}.arch", clf.arch, CLASSIFIER_ARCHS[self.dataset])
+        if self.classifier == self.heldout_classifier:
+            raise ValueError("`heldout_classifier` must differ from `classifier`; got the same.")
+        if self.mode == "universal":
+            base = self.base_encoder
+            if not isinstance(base, RunConfig):
+                raise ValueError(
+                    "`base_encoder` must be the RunConfig of an end-to-end run when "
+                    f"`mode` is 'universal'; got {base!r}."
+                )
+            if base.mode != "end-to-end":
+                raise ValueError(f"`base_encoder.mode` must be 'end-to-end'; got {base.mode!r}.")
+            for name in ("dataset", "size", "latent_dim", "levels", "val_size", "split_seed"):
+                if getattr(base, name) != getattr(self, name):
+                    raise ValueError(
+                        f"`base_encoder.{name}` must equal `{name}` ({getattr(self, name)!r}); "
+                        f"got {getattr(base, name)!r}."
+                    )
+        elif self.base_encoder is not None:
+            raise ValueError("`base_encoder` must be None unless `mode` is 'universal'.")
+
+    @property
+    def rate_bits(self) -> float:
+        """Nominal rate ``d * log2(L)`` in bits per image (fixed-length code of the symbols)."""
+        return self.latent_dim * math.log2(self.levels)
+
+    def replace(self, **changes: Any) -> RunConfig:
+        """A copy with `changes` applied (validated again)."""
+        return dataclasses.replace(self, **changes)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-able dict (tuples become lists, nested configs dicts)."""
+        return _to_plain(self)  # type: ignore[no-any-return]
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> RunConfig:
+        """Inverse of :meth:`to_dict`; unknown keys raise ``ValueError`` naming them."""
+        return _from_plain(cls, data, prefix="")  # type: ignore[no-any-return]
+
+
+def _to_plain(obj: Any) -> Any:
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        return {f.name: _to_plain(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
+    if isinstance(obj, tuple | list):
+        return [_to_plain(v) for v in obj]
+    return obj
+
+
+def _coerce(tp: Any, value: Any, name: str) -> Any:
+    """Convert a JSON value to the annotated field type (strict: no silent string casts)."""
+    origin = typing.get_origin(tp)
+    if origin in (typing.Union, types.UnionType):
+        args = typing.get_args(tp)
+        if value is None and type(None) in args:
+            return None
+        for arg in args:
+            if arg is type(None):
+                continue
+            return _coerce(arg, value, name)
+    if isinstance(tp, type) and dataclasses.is_dataclass(tp):
+        if isinstance(value, tp):
+            return value
+        if not isinstance(value, Mapping):
+            raise ValueError(f"`{name}` must be a mapping of {tp.__name__} fields; got {value!r}.")
+        return _from_plain(tp, value, prefix=f"{name}.")
+    if origin is tuple:
+        if not isinstance(value, list | tuple):
+            raise ValueError(f"`{name}` must be a list; got {value!r}.")
+        args = typing.get_args(tp)
+        return tuple(_coerce(a, v, name) for a, v in zip(args, value, strict=False)) + tuple(
+            value[len(args) :]
+        )
+    if tp is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    return value
+
+
+def _from_plain(cls: type, data: Mapping[str, Any], prefix: str) -> Any:
+    if not isinstance(data, Mapping):
+        raise ValueError(f"`{prefix or cls.__name__}` must be a mapping; got {data!r}.")
+    names = {f.name for f in dataclasses.fields(cls)}
+    unknown = sorted(set(data) - names)
+    if unknown:
+        raise ValueError(
+            f"unknown {cls.__name__} key(s) {', '.join(prefix + k for k in unknown)}; "
+            f"valid keys: {', '.join(sorted(names))}."
+        )
+    hints = typing.get_type_hints(cls)
+    kwargs = {k: _coerce(hints[k], v, prefix + k) for k, v in data.items()}
+    return cls(**kwargs)
+
+
+def config_to_json(config: RunConfig) -> str:
+    """Canonical JSON (sorted keys, no whitespace): the input of :func:`config_hash`."""
+    return json.dumps(config.to_dict(), sort_keys=True, separators=(",", ":"))
+
+
+def config_from_json(text: str) -> RunConfig:
+    """Inverse of :func:`config_to_json` (also accepts indented JSON)."""
+    return RunConfig.from_dict(json.loads(text))
+
+
+def config_hash(config: RunConfig, length: int = 12) -> str:
+    """Short SHA-256 of the canonical JSON: the run directory name.
+
+    >>> config_hash(RunConfig()) == config_hash(RunConfig.from_dict(RunConfig().to_dict()))
+    True
+    """
+    return hashlib.sha256(config_to_json(config).encode()).hexdigest()[:length]
+
+
+def parse_override(text: str) -> tuple[str, Any]:
+    """``"key=value"`` -> ``(key, value)``; the value is JSON if it parses, else a string.
+
+    >>> parse_override("lambda_c=0.01")
+    ('lambda_c', 0.01)
+    >>> parse_override("grad_mode=straight-through")
+    ('grad_mode', 'straight-through')
+    """
+    key, sep, raw = text.partition("=")
+    if not sep or not key.strip():
+        raise ValueError(f"`--set` must look like key=value; got {text!r}.")
+    try:
+        value = json.loads(raw)
+    except json.JSONDecodeError:
+        value = raw
+    return key.strip(), value
+
+
+def apply_overrides(config: RunConfig, overrides: Iterable[str | tuple[str, Any]]) -> RunConfig:
+    """Apply ``key=value`` overrides (dotted keys reach nested configs, e.g. ``classifier.epochs``).
+
+    Unknown keys and invalid values raise ``ValueError`` before anything runs.
+
+    >>> apply_overrides(RunConfig(), ["levels=3", "classifier.epochs=2"]).classifier.epochs
+    2
+    """
+    data = config.to_dict()
+    for item in overrides:
+        key, value = parse_override(item) if isinstance(item, str) else item
+        parts = key.split(".")
+        target = data
+        for i, part in enumerate(parts[:-1]):
+            if not isinstance(target.get(part), dict):
+                raise ValueError(f"unknown config key {'.'.join(parts[: i + 1])!r} in {key!r}.")
+            target = target[part]
+        if parts[-1] not in target:
+            raise ValueError(
+                f"unknown config key {key!r}; valid keys: {', '.join(sorted(target))}."
+            )
+        target[parts[-1]] = value
+    return RunConfig.from_dict(data)

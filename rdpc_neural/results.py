@@ -1,0 +1,149 @@
+"""Tables of run results read from run directories (torch-free; used by ``rdpc runs``).
+
+Figures and paper checks read the same files; nothing here trains or imports torch.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from typing import Any
+
+from .config import RunConfig, config_hash
+from .rundir import iter_runs, read_metrics_csv
+
+__all__ = ["RUN_COLUMNS", "runs_table", "universal_penalty_table", "rdc_trends"]
+
+RUN_COLUMNS: tuple[str, ...] = (
+    "preset",
+    "hash",
+    "status",
+    "mode",
+    "latent_dim",
+    "levels",
+    "lambda_d",
+    "lambda_p",
+    "lambda_c",
+    "step",
+    "rate_bits",
+    "coded_bits",
+    "entropy_bits",
+    "mse",
+    "w1",
+    "w1_critic",
+    "ce_bits",
+    "acc",
+    "acc_heldout",
+    "train_seconds",
+)
+
+
+def runs_table(
+    runs_root: str | os.PathLike[str], preset: str | None = None
+) -> list[dict[str, Any]]:
+    """One row per run: config columns and final test metrics (last validation row if the
+    run is unfinished; its ``status`` then says ``partial``)."""
+    rows = []
+    for rec in iter_runs(runs_root, preset):
+        c = rec.config
+        row: dict[str, Any] = {
+            "preset": rec.preset,
+            "hash": rec.hash,
+            "mode": c.mode,
+            "latent_dim": c.latent_dim,
+            "levels": c.levels,
+            "lambda_d": c.lambda_d,
+            "lambda_p": c.lambda_p,
+            "lambda_c": c.lambda_c,
+        }
+        metrics_path = rec.path / "metrics.csv"
+        last = read_metrics_csv(metrics_path)[-1] if metrics_path.is_file() else {}
+        if rec.finished and rec.summary is not None:
+            row["status"] = "finished"
+            row["train_seconds"] = rec.summary.get("train_seconds")
+            last = rec.summary.get("final", last)
+        else:
+            row["status"] = "partial" if last else "new"
+        for k in ("step", "rate_bits", "coded_bits", "entropy_bits", "mse", "w1", "w1_critic",
+                  "ce_bits", "acc", "acc_heldout"):  # fmt: skip
+            row[k] = last.get(k)
+        if row["rate_bits"] is None:
+            row["rate_bits"] = c.rate_bits
+        rows.append(row)
+    return rows
+
+
+def _e2e_twin(config: RunConfig) -> RunConfig:
+    return config.replace(mode="end-to-end", base_encoder=None)
+
+
+def universal_penalty_table(runs_root: str | os.PathLike[str]) -> list[dict[str, Any]]:
+    """Pair each finished universal run with the end-to-end run of the same config (any
+    preset folder) and report the penalty of the frozen encoder:
+    ``d_mse = mse_universal - mse_e2e`` and ``d_acc = acc_universal - acc_e2e``."""
+    finished = {
+        rec.hash: rec for rec in iter_runs(runs_root) if rec.finished and rec.summary is not None
+    }
+    out = []
+    for rec in finished.values():
+        if rec.config.mode != "universal":
+            continue
+        twin = finished.get(config_hash(_e2e_twin(rec.config)))
+        if twin is None or twin.summary is None or rec.summary is None:
+            continue
+        u, e = rec.summary["final"], twin.summary["final"]
+        out.append({
+            "latent_dim": rec.config.latent_dim,
+            "levels": rec.config.levels,
+            "rate_bits": rec.config.rate_bits,
+            "lambda_d": rec.config.lambda_d,
+            "lambda_p": rec.config.lambda_p,
+            "lambda_c": rec.config.lambda_c,
+            "mse_e2e": e["mse"],
+            "mse_universal": u["mse"],
+            "d_mse": u["mse"] - e["mse"],
+            "acc_e2e": e["acc"],
+            "acc_universal": u["acc"],
+            "d_acc": u["acc"] - e["acc"],
+            "universal": f"{rec.preset}/{rec.hash}",
+            "e2e": f"{twin.preset}/{twin.hash}",
+        })  # fmt: skip
+    out.sort(key=lambda r: (r["rate_bits"], r["lambda_d"], r["lambda_p"], r["lambda_c"]))
+    return out
+
+
+def rdc_trends(rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """Summaries of a Fig. 9(a)-type sweep from :func:`runs_table` rows (finished only).
+
+    Returns, per rate: number of runs, min/mean MSE, best accuracy and the MSE of that run,
+    and the Spearman rank correlations over lambda_c, within each (rate, lambda_d), of
+    accuracy and of MSE (the RDC shape: both positive).
+    """
+    from scipy.stats import spearmanr
+
+    fin = [r for r in rows if r["status"] == "finished"]
+    out: dict[str, Any] = {"per_rate": {}}
+    for rate in sorted({r["rate_bits"] for r in fin}):
+        rr = [r for r in fin if r["rate_bits"] == rate]
+        best = max(rr, key=lambda r: (r["acc"], -r["mse"]))
+        acc_rho, mse_rho = [], []
+        for ld in sorted({r["lambda_d"] for r in rr}):
+            grp = sorted((r for r in rr if r["lambda_d"] == ld), key=lambda r: r["lambda_c"])
+            if len({r["lambda_c"] for r in grp}) >= 3:
+                lc = [r["lambda_c"] for r in grp]
+                acc_rho.append(float(spearmanr(lc, [r["acc"] for r in grp]).statistic))
+                mse_rho.append(float(spearmanr(lc, [r["mse"] for r in grp]).statistic))
+        out["per_rate"][rate] = {
+            "runs": len(rr),
+            "mse_min": min(r["mse"] for r in rr),
+            "mse_mean": sum(r["mse"] for r in rr) / len(rr),
+            "mse_lambda_c_min": min((r for r in rr), key=lambda r: (r["lambda_c"], -r["lambda_d"]))[
+                "mse"
+            ],
+            "acc_max": best["acc"],
+            "mse_at_acc_max": best["mse"],
+            "acc_heldout_at_acc_max": best["acc_heldout"],
+            "spearman_acc_vs_lambda_c": acc_rho,
+            "spearman_mse_vs_lambda_c": mse_rho,
+        }
+    return out
