@@ -137,6 +137,7 @@ def run_sweep(
         raise ValueError(f"`jobs` must be an integer >= 1; got {jobs!r}.")
     t0 = time.perf_counter()
     configs, pending = plan_sweep(preset, runs_root, overrides)
+    skipped = len(configs) - len(pending)
     if limit is not None:
         pending = pending[:limit]
     n_cpu = os.cpu_count() or 1
@@ -202,7 +203,7 @@ def run_sweep(
         if bar is not None:
             bar.close()
     report = SweepReport(
-        preset=preset, total=len(configs), skipped=len(configs) - len(pending), finished=done,
+        preset=preset, total=len(configs), skipped=skipped, finished=done,
         failed=failed, wall_seconds=time.perf_counter() - t0, jobs=jobs, threads_per_job=threads,
     )  # fmt: skip
     info = dataclasses.asdict(report)
