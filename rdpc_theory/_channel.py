@@ -1,0 +1,221 @@
+r"""Information measures of a test channel and the perception balls of its output marginal.
+
+Private helpers shared by the numerical solvers (:mod:`rdpc_theory.blahut_arimoto`,
+:mod:`rdpc_theory.convex`, :mod:`rdpc_theory.discrete`).  Everything is in nats and
+unchecked: callers pass a source marginal `p` (positive entries, summing to 1), a channel
+`Q` with rows on the simplex, and a label channel `W` = p(s|x).
+
+Notation: :math:`r = p Q` is the output marginal, :math:`J(\hat x, s) = \sum_x p(x)
+Q(\hat x|x) W(x, s)` the joint law of :math:`(\hat X, S)` (Markov chain S – X – X̂).
+
+The perception balls are :math:`\{r : \tfrac12\|r - p\|_1 \le P\}` (``"tv"``) and
+:math:`\{r : \mathrm{KL}(r \| p) \le P\}` (``"kl"``) intersected with the simplex.  For each
+we need two convex-analytic maps: the information projection
+:math:`\arg\min_{r \in \mathcal P} \mathrm{KL}(r \| s)` (the "constrained marginal update")
+and the support function :math:`\sigma(\mu) = \max_{r \in \mathcal P} \mu \cdot r` (for the
+dual lower bound).  Both are exact (sorting / one-dimensional monotone roots); they are
+written by hand because no library offers KL projections onto a TV ball.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numpy.typing import NDArray
+from scipy.optimize import brentq, minimize_scalar
+from scipy.special import logsumexp, rel_entr, xlogy
+
+__all__ = [
+    "mutual_information",
+    "conditional_entropy",
+    "cross_entropy_cost",
+    "expected_cost",
+    "perception_value",
+    "project_marginal",
+    "support_function",
+    "PERCEPTIONS",
+]
+
+FloatArray = NDArray[np.float64]
+PERCEPTIONS = ("tv", "kl")
+
+
+def mutual_information(p: FloatArray, Q: FloatArray) -> float:
+    r""":math:`I(X;\hat X) = \sum_x p(x) \sum_{\hat x} Q \log(Q / r)` in nats (0 log 0 = 0)."""
+    r = p @ Q
+    with np.errstate(divide="ignore", invalid="ignore"):
+        terms = rel_entr(Q, r[None, :])
+    return max(float(p @ terms.sum(axis=1)), 0.0)
+
+
+def joint_label(p: FloatArray, Q: FloatArray, W: FloatArray) -> FloatArray:
+    r"""Joint law :math:`J(\hat x, s)` of (X̂, S), shape (|X̂|, |S|)."""
+    out: FloatArray = (p[:, None] * Q).T @ W
+    return out
+
+
+def conditional_entropy(p: FloatArray, Q: FloatArray, W: FloatArray) -> float:
+    r""":math:`H(S \mid \hat X) = -\sum J \log(J / r)` in nats."""
+    J = joint_label(p, Q, W)
+    r = J.sum(axis=1)
+    h = -float(xlogy(J, J).sum()) + float(xlogy(r, r).sum())
+    return max(h, 0.0)
+
+
+def cross_entropy_cost(p: FloatArray, Q: FloatArray, W: FloatArray) -> FloatArray:
+    r"""Cost :math:`\ell(x, \hat x) = -\sum_s W(x, s) \log q(s \mid \hat x)` with q the
+    posterior of S given X̂ under Q (the marginal of S for unused letters).
+
+    For every channel Q', :math:`H(S|\hat X) \le \sum_x p(x) \sum_{\hat x} Q'(\hat x|x)
+    \ell(x, \hat x)` (cross-entropy of the fixed classifier q), with equality at Q' = Q:
+    this is the linearization of the concave map :math:`Q \mapsto H(S|\hat X)` at Q.
+    Entries are ``inf`` where q gives probability 0 to a label that x can carry.
+    """
+    J = joint_label(p, Q, W)
+    r = J.sum(axis=1)
+    p_s = p @ W
+    with np.errstate(divide="ignore", invalid="ignore"):
+        post = np.where(r[:, None] > 0, J / r[:, None], p_s[None, :])
+    positive = post > 0
+    log_post = np.where(positive, np.log(np.where(positive, post, 1.0)), 0.0)
+    cost: FloatArray = -(W @ log_post.T)
+    impossible = (W > 0).astype(np.float64) @ (~positive).T.astype(np.float64) > 0
+    cost[impossible] = np.inf
+    return np.maximum(cost, 0.0)
+
+
+def expected_cost(p: FloatArray, Q: FloatArray, c: FloatArray) -> float:
+    """:math:`E[c(X, \\hat X)]` with the convention 0 * inf = 0."""
+    with np.errstate(invalid="ignore"):
+        terms = np.where(Q > 0, Q * c, 0.0)
+    return float(p @ terms.sum(axis=1))
+
+
+def perception_value(r: FloatArray, p: FloatArray, kind: str) -> float:
+    r"""TV :math:`\tfrac12\|r - p\|_1` or :math:`\mathrm{KL}(r \| p)` (nats)."""
+    if kind == "tv":
+        return 0.5 * float(np.abs(r - p).sum())
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return max(float(rel_entr(r, p).sum()), 0.0)
+
+
+# -- information projections (the constrained marginal update) -------------------------
+
+
+def _tv_scale(s: FloatArray, p: FloatArray, budget: float, upper: bool) -> float:
+    """Scalar a with sum((a s - p)^+) = budget (upper=True) or b with sum((p - b s)^+) = budget.
+
+    Piecewise-linear monotone equation in one unknown, solved exactly by sorting the
+    breakpoints p/s.
+    """
+    pos = s > 0
+    if upper:
+        # f(a) = sum_{i: a s_i > p_i} (a s_i - p_i), increasing; breakpoints t_i = p_i / s_i.
+        t = p[pos] / s[pos]
+        order = np.argsort(t)
+        t, ss, pp = t[order], s[pos][order], p[pos][order]
+        # With the k smallest breakpoints active (t_k <= a): f = a * S_k - P_k.
+        cum_s = np.cumsum(ss)
+        cum_p = np.cumsum(pp)
+        f_at = t * cum_s - cum_p  # f evaluated at each breakpoint
+        k = int(np.searchsorted(f_at, budget, side="right"))  # f(t_{k-1}) <= budget < f(t_k)
+        k = max(k, 1)
+        return float((budget + cum_p[k - 1]) / cum_s[k - 1])
+    # g(b) = sum_i (p_i - b s_i)^+, decreasing in b; letters with s_i = 0 always count p_i.
+    fixed = float(p[~pos].sum())
+    rest = budget - fixed
+    t = p[pos] / s[pos]
+    order = np.argsort(t)[::-1]
+    t, ss, pp = t[order], s[pos][order], p[pos][order]
+    cum_s = np.cumsum(ss)
+    cum_p = np.cumsum(pp)
+    g_at = cum_p - t * cum_s  # g (without the fixed part) at each breakpoint, increasing
+    k = int(np.searchsorted(g_at, rest, side="right"))
+    k = max(k, 1)
+    return float((cum_p[k - 1] - rest) / cum_s[k - 1])
+
+
+def project_marginal(s: FloatArray, p: FloatArray, P: float, kind: str) -> FloatArray:
+    r"""Information projection :math:`\arg\min_{r \in \mathcal P} \mathrm{KL}(r \| s)`.
+
+    `s` is a nonnegative vector (normalized here).  TV ball: the KKT conditions give
+    :math:`r = \mathrm{median}(a s, p, b s)` with scalars a < 1 < b fixed by the two
+    budget equations :math:`\sum (a s - p)^+ = \sum (p - b s)^+ = P`.  KL ball: the
+    geometric mixture :math:`r \propto s^{1/(1+\lambda)} p^{\lambda/(1+\lambda)}` with
+    :math:`\lambda \ge 0` solving :math:`\mathrm{KL}(r\|p) = P` (monotone root).
+    """
+    s = s / s.sum()
+    if perception_value(s, p, kind) <= P:
+        return s
+    if kind == "tv":
+        a = _tv_scale(s, p, P, upper=True)
+        b = _tv_scale(s, p, P, upper=False)
+        r = np.minimum(np.maximum(p, a * s), b * s)
+        out: FloatArray = r / r.sum()
+        return out
+    support = p > 0
+    log_s = np.where(support & (s > 0), np.log(np.where(s > 0, s, 1.0)), -np.inf)
+    log_p = np.where(support, np.log(np.where(support, p, 1.0)), -np.inf)
+    if P <= 0.0:
+        return p.copy()
+
+    def mix(t: float) -> FloatArray:
+        # t = lambda / (1 + lambda) in [0, 1): weight of p in the geometric mixture.
+        with np.errstate(invalid="ignore"):
+            z = np.where(support, (1.0 - t) * log_s + t * log_p, -np.inf)
+        z = np.where(np.isnan(z), -np.inf, z)
+        out: FloatArray = np.exp(z - logsumexp(z))
+        return out
+
+    def excess(t: float) -> float:
+        return perception_value(mix(t), p, "kl") - P
+
+    hi = 1.0 - 1e-16
+    if excess(0.0) <= 0.0:
+        return mix(0.0)
+    if excess(hi) > 0.0:  # only reachable through rounding: return the centre p
+        return p.copy()
+    t = brentq(excess, 0.0, hi, xtol=1e-16, rtol=4 * np.finfo(float).eps, maxiter=500)
+    # Step to the feasible side of the root so the returned marginal meets the bound.
+    while excess(t) > 0.0 and t < hi:
+        t = min(hi, t + max(1e-16, 4 * np.finfo(float).eps * t))
+    return mix(t)
+
+
+def support_function(mu: FloatArray, p: FloatArray, P: float, kind: str) -> float:
+    r""":math:`\sigma(\mu) = \max_{r \in \mathcal P} \mu \cdot r` (finite `mu`).
+
+    TV: greedy transport of mass P from the letters with the smallest μ to the largest
+    (a linear program solved by sorting).  KL: the Donsker–Varadhan dual
+    :math:`\min_{t > 0} tP + t \log \sum_x p(x) e^{\mu(x)/t}`; any t gives an upper bound on
+    σ, so an approximate minimizer keeps every lower bound built from it valid.
+    """
+    base = float(mu @ p)
+    if kind == "tv":
+        if P <= 0.0:
+            return base
+        top = float(mu.max())
+        order = np.argsort(mu)
+        moved = np.minimum(np.cumsum(p[order]), P)
+        take = np.diff(np.concatenate([[0.0], moved]))
+        return base + float(moved[-1]) * top - float(take @ mu[order])
+    support = p > 0
+    mu_s, p_s = mu[support], p[support]
+    top = float(mu_s.max())
+    if P <= 0.0:
+        return base
+    spread = top - float(mu_s.min())
+    if spread <= 0.0:
+        return top
+
+    def bound(log_t: float) -> float:
+        t = math.exp(log_t)
+        return t * P + t * float(logsumexp((mu_s - top) / t, b=p_s)) + top
+
+    span = math.log(spread)
+    res = minimize_scalar(
+        bound, bounds=(span - 40.0, span + 40.0), method="bounded", options={"xatol": 1e-12}
+    )
+    # t -> 0 gives max mu (the trivial bound); keep whichever is smaller.
+    return min(float(res.fun), top)
