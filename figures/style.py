@@ -62,7 +62,7 @@ _RC: dict[str, Any] = {
 @contextmanager
 def paper_style() -> Iterator[None]:
     """Apply the rdpc figure style inside a ``with`` block."""
-    with plt.rc_context(_RC):
+    with plt.rc_context(_RC):  # type: ignore[arg-type]
         yield
 
 

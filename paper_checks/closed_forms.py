@@ -131,13 +131,23 @@ def _gaussian_points(g: GaussianSource, n: int, edges: bool) -> list[Point]:
 
 def _closed(src: BinarySource | GaussianSource, pt: Point) -> float:
     name, d, p, c, perception = pt
-    kw = {} if isinstance(src, BinarySource) else {"perception": perception}
-    calls: dict[str, Callable[[], object]] = {
-        "rdc": lambda: src.rdc(d, c),
-        "rpc": lambda: src.rpc(p, c, **kw),
-        "rdp": lambda: src.rdp(d, p, **kw),
-        "rdpc": lambda: src.rdpc(d, p, c, **kw),
-    }
+    calls: dict[str, Callable[[], object]]
+    if isinstance(src, BinarySource):
+        b = src
+        calls = {
+            "rdc": lambda: b.rdc(d, c),
+            "rpc": lambda: b.rpc(p, c),
+            "rdp": lambda: b.rdp(d, p),
+            "rdpc": lambda: b.rdpc(d, p, c),
+        }
+    else:
+        g = src
+        calls = {
+            "rdc": lambda: g.rdc(d, c),
+            "rpc": lambda: g.rpc(p, c, perception=perception),
+            "rdp": lambda: g.rdp(d, p, perception=perception),
+            "rdpc": lambda: g.rdpc(d, p, c, perception=perception),
+        }
     return float(calls[name]())  # type: ignore[arg-type]
 
 
@@ -147,8 +157,8 @@ def _versus_brute_force(profile: Profile) -> tuple[dict[str, float], list[dict[s
     n_gauss = profile.pick(3, 6)
     edges = not profile.quick
     jobs: list[tuple[BinarySource | GaussianSource, Point]] = []
-    for src in BINARY_SOURCES[: profile.pick(1, 2)]:
-        jobs += [(src, pt) for pt in _binary_points(src, n_bin, edges)]
+    for b in BINARY_SOURCES[: profile.pick(1, 2)]:
+        jobs += [(b, pt) for pt in _binary_points(b, n_bin, edges)]
     for g in GAUSSIAN_SOURCES[: profile.pick(1, 2)]:
         jobs += [(g, pt) for pt in _gaussian_points(g, n_gauss, edges)]
     errors: dict[str, float] = {}

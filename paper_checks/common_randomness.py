@@ -21,6 +21,8 @@ then False).
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 from scipy import stats
 
@@ -72,7 +74,7 @@ def run(profile: Profile) -> CheckResult:
     n = profile.pick(20_000, 200_000)
     n_fixed = profile.pick(5_000, 50_000)
     bins = 10
-    rows = []
+    rows: list[dict[str, Any]] = []
     for levels in progress(LEVELS, profile, desc="dithered quantizer"):
         q = DitheredQuantizer(levels)
         seed = [profile.seed, 8, levels]

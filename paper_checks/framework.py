@@ -162,7 +162,7 @@ def load_check(name: str) -> CheckModule:
     """Import the check module ``paper_checks.<name>``."""
     if name not in CHECK_NAMES:
         raise ValueError(f"`name` must be one of {', '.join(CHECK_NAMES)}; got {name!r}.")
-    module: CheckModule = importlib.import_module(f"paper_checks.{name}")  # type: ignore[assignment]
+    module: CheckModule = importlib.import_module(f"paper_checks.{name}")
     return module
 
 

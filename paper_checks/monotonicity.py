@@ -65,15 +65,14 @@ def _functions(
             "rpc": (("P", "C"), s.rpc),
             "rdpc": (("D", "P", "C"), s.rdpc),
         }
-    g = source
-    kw = {"perception": perception}
+    g, pm = source, perception
     return {
         "rd": (("D",), g.rd),
         "rc": (("C",), g.rc),
         "rdc": (("D", "C"), g.rdc),
-        "rdp": (("D", "P"), lambda d, p: g.rdp(d, p, **kw)),
-        "rpc": (("P", "C"), lambda p, c: g.rpc(p, c, **kw)),
-        "rdpc": (("D", "P", "C"), lambda d, p, c: g.rdpc(d, p, c, **kw)),
+        "rdp": (("D", "P"), lambda d, p: g.rdp(d, p, perception=pm)),
+        "rpc": (("P", "C"), lambda p, c: g.rpc(p, c, perception=pm)),
+        "rdpc": (("D", "P", "C"), lambda d, p, c: g.rdpc(d, p, c, perception=pm)),
     }
 
 
@@ -82,7 +81,7 @@ def run(profile: Profile) -> CheckResult:
     n2 = profile.pick(60, 250)
     cases: list[tuple[BinarySource | GaussianSource, str]] = [(s, "tv") for s in BINARY_SOURCES]
     cases += [(g, pm) for g in GAUSSIAN_SOURCES for pm in ("w2", "kl")]
-    worst = {"value": 0.0, "where": "none"}
+    worst_value, worst_where = 0.0, "none"
     per_function: dict[str, float] = {}
     n_points = 0
     for source, perception in progress(cases, profile, desc="monotonicity"):
@@ -96,17 +95,15 @@ def run(profile: Profile) -> CheckResult:
                 inc = worst_increase(values, k)
                 key = f"{name}/{arg}"
                 per_function[key] = max(per_function.get(key, 0.0), inc)
-                if inc > worst["value"]:
-                    worst = {"value": inc, "where": f"{name} in {arg}, {describe(source)}"}
+                if inc > worst_value:
+                    worst_value, worst_where = inc, f"{name} in {arg}, {describe(source)}"
     tol = CLOSED_FORM_TOL
-    ok = float(worst["value"]) <= tol
+    ok = worst_value <= tol
     n_sources = len(BINARY_SOURCES) + len(GAUSSIAN_SOURCES)
     evidence = (
         f"{n_points:,} grid points, {n_sources} sources (binary TV; Gaussian W2 and KL), "
         f"functions rd, rc, rdc, rdp, rpc, rdpc: largest increase along any argument = "
-        f"{fmt(float(worst['value']))}"
-        + ("" if ok else f" at {worst['where']}")
-        + f" (tolerance {fmt(tol)})."
+        f"{fmt(worst_value)}" + ("" if ok else f" at {worst_where}") + f" (tolerance {fmt(tol)})."
     )
     return CheckResult(
         "holds" if ok else "fails",
@@ -114,8 +111,8 @@ def run(profile: Profile) -> CheckResult:
         consistent=ok,
         details={
             "grid_points": n_points,
-            "worst_increase": worst["value"],
-            "worst_where": worst["where"],
+            "worst_increase": worst_value,
+            "worst_where": worst_where,
             "worst_increase_by_function_argument": per_function,
             "tolerance": tol,
         },

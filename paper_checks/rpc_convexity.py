@@ -14,6 +14,8 @@ optimizer (``consistent`` is False if the brute force contradicts the closed for
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
 from rdpc_theory import BinarySource, GaussianSource
@@ -53,6 +55,7 @@ def _scan(
 ) -> tuple[float, tuple[float, float, float, float]]:
     """Worst midpoint gap and its pair (P_a, C_a, P_b, C_b)."""
     h_lo, h_hi = source.label_noise_entropy(), source.label_entropy()
+    fn: Callable[..., np.ndarray]
     if isinstance(source, BinarySource):
         fn = source.rpc
         p_max = min(source.p, 1.0 - source.p)

@@ -54,11 +54,11 @@ def run(profile: Profile) -> CheckResult:
     gauss_rows = []
     gauss_err = 0.0
     for vn in progress(gauss_noises, profile, desc="Gaussian restoration"):
-        r = GaussianRestoration(g.var_x, g.var_s, g.cov, vn)
+        gr = GaussianRestoration(g.var_x, g.var_s, g.cov, vn)
         for perception in ("w2", "kl"):
-            c0 = r.solve(0.0, perception=perception)
-            cinf = r.solve(math.inf, perception=perception)
-            n0 = r.solve(0.0, perception=perception, method="numeric", seed=profile.seed)
+            c0 = gr.solve(0.0, perception=perception)
+            cinf = gr.solve(math.inf, perception=perception)
+            n0 = gr.solve(0.0, perception=perception, method="numeric", seed=profile.seed)
             gauss_err = max(gauss_err, abs(n0.label_entropy - c0.label_entropy))
             gauss_rows.append((vn, perception, c0.label_entropy, cinf.label_entropy))
     tradeoff = {(p, eps, w): c0 - cinf for p, eps, w, c0, cinf in binary_rows}

@@ -39,7 +39,7 @@ VALUE_TOL = 1e-10
 DERIVATIVE_RTOL = 1e-5
 
 
-def _max_err(a: np.ndarray, b: np.ndarray) -> float:
+def _max_err(a: np.ndarray, b: np.ndarray | float) -> float:
     """Largest absolute difference; ``inf`` if either side has a NaN (never hidden)."""
     diff = np.abs(np.asarray(a, dtype=np.float64) - np.asarray(b, dtype=np.float64))
     return math.inf if np.isnan(diff).any() else float(np.max(diff))
