@@ -359,6 +359,8 @@ def _corner_arc_candidates(
     # along the curve, makes every grid point a local minimum).
     minima = np.flatnonzero(is_min)
     minima = minima[np.argsort(rates[minima], kind="stable")][:_N_POLISH]
+    if np.ptp(rates) <= 1e-13:  # flat: polishing cannot gain anything measurable
+        minima = minima[:1]
     for k in (int(i) for i in minima):
         out.append((float(a_g[k]), float(b_g[k])))
         lo, hi = float(phi[max(k - 1, 0)]), float(phi[min(k + 1, _N_RAYS - 1)])
@@ -663,7 +665,9 @@ def gaussian_brute_force(
         return 0.5 * math.log(_TWO_PI_E * v) if v > 0 else -math.inf
 
     def mse(u: float, s: float) -> float:
-        return vx + s * s - 2.0 * math.sqrt(1.0 - u) * sx * s
+        # E(X - Xhat)^2 = vx + s^2 - 2 sqrt(1-u) sx s, written without cancellation near
+        # Xhat = X (u -> 0, s -> sx): 1 - sqrt(1-u) = u / (1 + sqrt(1-u)).
+        return (sx - s) ** 2 + 2.0 * sx * s * u / (1.0 + math.sqrt(1.0 - u))
 
     def best_s(u: float) -> tuple[float, float]:
         """(s, MSE) minimizing the MSE over the perception interval at noise fraction u."""
@@ -723,7 +727,7 @@ def gaussian_brute_force(
     u_grid = np.exp(np.linspace(math.log(u_min), 0.0, 4 * _N_GRID))
     s_grid = np.linspace(s_lo, s_hi, _N_GRID) if s_hi > s_lo else np.asarray([s_lo])
     uu, ss = np.meshgrid(u_grid, s_grid, indexing="ij")
-    m_grid = vx + ss**2 - 2.0 * np.sqrt(1.0 - uu) * sx * ss
+    m_grid = (sx - ss) ** 2 + 2.0 * sx * ss * uu / (1.0 + np.sqrt(1.0 - uu))
     h_grid = 0.5 * np.log(_TWO_PI_E * (v_sx + ratio * uu))
     ok = (m_grid <= prob.D) & (h_grid <= prob.C)
     if ok.any():
