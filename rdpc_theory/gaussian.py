@@ -319,8 +319,12 @@ class GaussianSource:
         s_lo, s_hi = self._std_interval(p, perception)
         s = np.clip(np.sqrt(np.maximum(self.var_x - d, 0.0)), s_lo, s_hi)
         with np.errstate(divide="ignore", invalid="ignore"):
-            r = (self.var_x + s**2 - d) / (2.0 * sx * s)
-            rate = np.where(r > 0.0, -0.5 * np.log1p(-(np.minimum(r, 1.0) ** 2)), 0.0)
+            # 1 - r = (D - (sx - s)^2) / (2 sx s), and 1 - r^2 = (1 - r)(2 - (1 - r)): no
+            # cancellation as r -> 1 (small D), and exactly 0 (rate inf) at D = 0.
+            one_minus_r = np.maximum((d - (sx - s) ** 2) / (2.0 * sx * s), 0.0)
+            rate = np.where(
+                one_minus_r < 1.0, -0.5 * np.log(one_minus_r * (2.0 - one_minus_r)), 0.0
+            )
         # s = 0 (a constant reconstruction) is allowed only when D >= var_x: rate 0.
         return _out(np.where(s > 0.0, rate, 0.0), base)
 
