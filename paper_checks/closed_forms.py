@@ -40,7 +40,7 @@ from .framework import CheckResult, Profile, progress
 __all__ = ["CLAIM", "WHERE", "run", "KNOWN_VALUES"]
 
 CLAIM = "Closed forms of RDC and RPC (and RDP, RDPC), binary and Gaussian, match the definition"
-WHERE = "Sec. III (binary), Sec. IV (Gaussian)"
+WHERE = "binary RDC/RPC (Sec. III), Gaussian (Sec. IV)"
 
 #: Brute force vs closed form, bits.  Both solve the same problem to ~1e-12.
 CROSS_TOL = 1e-6

@@ -1,7 +1,7 @@
 """Claim 8: with common randomness, dithered quantization gives an input-independent error.
 
     "the RDPC function has an operational meaning with common randomness" (Wang et al.,
-    abstract and Sec. II); the neural codecs realize it with universal quantization: with a
+    abstract); the neural codecs realize it with universal quantization: with a
     dither U ~ U[-Δ/2, Δ/2) shared by encoder and decoder (a shared seed), the error of
     X̂ = Q(X + U) - U is uniform on [-Δ/2, Δ/2) and independent of X (Zamir & Feder 1992).
 
@@ -37,7 +37,7 @@ CLAIM = (
     "Subtractive dither from a shared seed makes the quantization error uniform on "
     "[-D/2, D/2) and independent of the input; without common randomness it is not"
 )
-WHERE = "Abstract; Sec. II (common randomness)"
+WHERE = "abstract (operational meaning)"
 
 ALPHA = 0.01
 BUG_LEVEL = 1e-6

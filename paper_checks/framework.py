@@ -3,9 +3,13 @@
 A check is a module in :mod:`paper_checks` exposing
 
 ``CLAIM``
-    The claim, quoted (or paraphrased where the paper has no sentence for it).
+    The claim in one line.  Claims and their locations follow REFERENCE.md §1's summary
+    of the paper (Wang, Wu, Ma, Zhang, IEEE JSAC 2025, arXiv:2405.04144); the quoted
+    blocks in the module docstrings paraphrase that summary, they are not verbatim
+    quotations of the paper.
 ``WHERE``
-    Where in the paper (or REFERENCE.md) the claim comes from.
+    Where the claim comes from (abstract, the section of the binary or Gaussian
+    theorems, or REFERENCE.md where the claim is ours, not the paper's).
 ``run(profile) -> CheckResult``
     The verdict with the numbers that support it.
 

@@ -1,7 +1,7 @@
 """Claim 3: every RDPC function is non-increasing in each of its arguments.
 
     "R(D, P, C) is non-increasing in D, P and C" (each bound only enlarges the feasible
-    set of test channels as it grows; Wang et al., Sec. II, and REFERENCE.md §1).
+    set of test channels as it grows; the definition in Wang et al. and REFERENCE.md §1).
 
 Checked on dense grids for every closed form (rd, rc, rdc, rdp, rpc, rdpc; Gaussian with
 W2 and KL perception) and several sources, including infeasible regions (rate ``inf``).
@@ -32,7 +32,7 @@ from .framework import CheckResult, Profile, progress
 __all__ = ["CLAIM", "WHERE", "run"]
 
 CLAIM = "R(D,P,C) and its slices are non-increasing in every argument (D, P, C)"
-WHERE = "Sec. II (definition)"
+WHERE = "definition of R(D,P,C)"
 
 
 def _axes(source: BinarySource | GaussianSource, n: int, perception: str) -> dict[str, FloatArray]:

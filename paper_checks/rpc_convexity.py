@@ -35,7 +35,7 @@ from .framework import CheckResult, Profile, progress
 __all__ = ["CLAIM", "WHERE", "run", "REFERENCE_TRIPLE"]
 
 CLAIM = "R(P,C) is jointly convex in (P,C), like R(D,P) and R(D,C)"
-WHERE = "REFERENCE.md sec. 1 (structure); Sec. III"
+WHERE = "REFERENCE.md 1 (not a paper claim)"
 
 #: ((P_a, C_a), (P_b, C_b)) in bits for p = .3, eps = .1, from REFERENCE.md.
 REFERENCE_TRIPLE = ((0.125, 0.89), (0.05, 0.92))

@@ -28,7 +28,7 @@ from .framework import CheckResult, Profile, progress
 __all__ = ["CLAIM", "WHERE", "run", "COUNTEREXAMPLE"]
 
 CLAIM = "RPC has no classification-perception tradeoff: R(P,C) = R(inf,C) for all P (binary)"
-WHERE = "Abstract; Sec. III (binary RPC)"
+WHERE = "abstract; binary RPC (Sec. III)"
 
 #: (p, eps, C in bits) of the counterexample REFERENCE.md names.
 COUNTEREXAMPLE = (0.3, 0.1, 0.8)

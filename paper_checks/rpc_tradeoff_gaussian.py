@@ -23,7 +23,7 @@ from .framework import CheckResult, Profile, progress
 __all__ = ["CLAIM", "WHERE", "run"]
 
 CLAIM = "RPC has no classification-perception tradeoff: R(P,C) = R(inf,C) for all P (Gaussian)"
-WHERE = "Abstract; Sec. IV (Gaussian RPC)"
+WHERE = "abstract; Gaussian RPC (Sec. IV)"
 
 #: Brute force (bisection to ~1e-12 plus a 1-D search) vs closed form, in bits.
 CROSS_TOL = 1e-6

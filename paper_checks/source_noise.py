@@ -1,7 +1,7 @@
 """Claim 7: source noise decides whether restoration has a classification–perception tradeoff.
 
     "unlike signal restoration, RPC shows no classification–perception tradeoff ... source
-    noise decides whether such a tradeoff exists" (Wang et al., abstract and Sec. V;
+    noise decides whether such a tradeoff exists" (Wang et al., abstract;
     REFERENCE.md §1): in restoration (observe Y = X + W, output X̂ = f(Y), no rate limit)
     min H(S|X̂) rises as the perception bound tightens iff the noise W is non-zero.
 
@@ -24,7 +24,7 @@ from .framework import CheckResult, Profile, progress
 __all__ = ["CLAIM", "WHERE", "run"]
 
 CLAIM = "Restoration (Y = X + W, X^ = f(Y)) has a C-P tradeoff iff the source noise W is non-zero"
-WHERE = "Abstract; Sec. V (source noise)"
+WHERE = "abstract (source noise)"
 
 #: Exact vs lattice search (binary; the lattice is an upper bound), bits.
 BINARY_SEARCH_TOL = 1e-4

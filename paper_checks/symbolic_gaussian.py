@@ -33,7 +33,7 @@ CLAIM = (
     "Gaussian RDC/RPC closed forms: D_C, R_C, dR/dD, limits at regime boundaries, "
     "continuity, contour corners (derived with sympy)"
 )
-WHERE = "Sec. IV (Gaussian theorems); Fig. (theory)"
+WHERE = "Gaussian theorems (Sec. IV); theory figure"
 
 VALUE_TOL = 1e-10
 DERIVATIVE_RTOL = 1e-5
