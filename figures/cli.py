@@ -20,7 +20,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help="RDC/RPC/RDP surfaces and contour maps (the paper's theory figure and more)",
         description="RDC/RPC/RDP surfaces and contour maps from rdpc_theory's closed forms",
     )
-    theory.add_argument("--out", default="figures_out", help="output folder")
+    theory.add_argument("--out", default="results/figures", help="output folder")
     theory.add_argument("--grid", type=int, default=241, help="points per axis of each map")
     theory.add_argument(
         "--format",
