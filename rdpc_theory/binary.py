@@ -418,7 +418,7 @@ def _rate_at_marginal(
         """H(S|Xhat) - c: concave in a1, largest at a1 = p."""
         return (1.0 - qq) * hb(_conv(eps, a0_of(a1, qq))) + qq * hb(_conv(eps, a1)) - cc
 
-    with np.errstate(invalid="ignore", divide="ignore"):
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
         t_d = np.where(np.isfinite(d), (p + q - d) / (2.0 * q), -np.inf)
     low = np.maximum(t_d, 0.0)  # distortion: a1 >= low
     best = np.full(q.shape, np.inf)

@@ -159,7 +159,8 @@ class GaussianSource:
         if self.cov == 0.0:
             d_c = np.where(var_c >= self.var_s, self.var_x, np.nan)
         else:
-            with np.errstate(invalid="ignore", over="ignore"):
+            # cov**2 may underflow to 0 for tiny cov: inf is then the right D_C
+            with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
                 d_c = np.minimum(self.var_x**2 * excess / self.cov**2, self.var_x)
         infeasible = (excess < 0.0) | ((excess == 0.0) & (v_sx == 0.0) & np.isneginf(c_nats))
         return np.where(infeasible, np.nan, d_c)
@@ -250,7 +251,7 @@ class GaussianSource:
         c = check_interval("C", C, -math.inf) * log_base(base)
         d_c = self._d_c(c)
         m = np.minimum(np.minimum(d, np.nan_to_num(d_c, nan=0.0)), self.var_x)
-        with np.errstate(divide="ignore"):
+        with np.errstate(divide="ignore", over="ignore"):
             r = 0.5 * np.log(self.var_x / m)
         return _out(np.where(np.isnan(d_c), np.inf, r), base)
 
