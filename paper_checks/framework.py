@@ -269,7 +269,8 @@ def format_table(records: Sequence[CheckRecord], *, style: str = "text", width: 
         lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
         for r in records:
             claim = f"`{r.name}`: {r.claim}"
-            cells = (claim, r.where, f"**{r.verdict}**", r.evidence, f"{r.seconds:.1f}")
+            verdict = f"**{r.verdict}**" + ("" if r.consistent else " (INCONSISTENT)")
+            cells = (claim, r.where, verdict, r.evidence, f"{r.seconds:.1f}")
             lines.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
         return "\n".join(lines)
     if style != "text":
