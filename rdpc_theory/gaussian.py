@@ -188,7 +188,7 @@ class GaussianSource:
         1.0
         """
         d = check_interval("D", D, 0.0)
-        with np.errstate(divide="ignore"):
+        with np.errstate(divide="ignore", over="ignore"):  # D = 0 or subnormal: inf
             return _out(0.5 * np.log(self.var_x / np.minimum(d, self.var_x)), base)
 
     def rc(self, C: ArrayLike, *, base: float = 2) -> FloatArray:
