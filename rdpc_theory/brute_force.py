@@ -671,7 +671,9 @@ def gaussian_brute_force(
 
     def best_s(u: float) -> tuple[float, float]:
         """(s, MSE) minimizing the MSE over the perception interval at noise fraction u."""
-        cands = [s_lo, s_hi]
+        # The MSE is a parabola in s with vertex sx sqrt(1 - u); the vertex (clipped) is
+        # exact where Brent's sqrt(machine eps) relative tolerance is not (small D).
+        cands = [s_lo, s_hi, min(max(sx * math.sqrt(1.0 - u), s_lo), s_hi)]
         if s_hi > s_lo:
             res = minimize_scalar(
                 lambda s: mse(u, s),
