@@ -636,7 +636,8 @@ def gaussian_brute_force(
     th = check_scalar("cov", cov)
     if th * th > vx * vs * (1.0 + 1e-12):
         raise ValueError(
-            f"`cov` must satisfy |cov| <= sqrt(var_x * var_s) = {math.sqrt(vx * vs):g}; got {th:g}."
+            f"`cov` must satisfy |cov| <= sqrt(var_x * var_s) = {math.sqrt(vx * vs):g} "
+            f"(positive semi-definite covariance); got {th:g}."
         )
     perception = check_choice("perception", perception, ("w2", "kl"))
     ln_b = log_base(base)
