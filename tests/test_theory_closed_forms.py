@@ -15,7 +15,7 @@ random sweep runs under ``-m slow``.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache
 
 import numpy as np
@@ -416,13 +416,21 @@ def _random_gaussian_points(seed: int, n: int) -> list[Point]:
     return pts
 
 
+def _only_used(points: list[Point]) -> list[Point]:
+    """Unused bounds become inf, so the brute force solves the method's own problem."""
+    return [
+        replace(p, **{n: INF for n in "DPC" if n not in ARGS[p.method]})  # type: ignore[arg-type]
+        for p in points
+    ]
+
+
 @pytest.mark.slow
-@pytest.mark.parametrize("pt", _random_binary_points(20250, 400), ids=Point.id)
+@pytest.mark.parametrize("pt", _only_used(_random_binary_points(20250, 400)), ids=Point.id)
 def test_binary_dense_sweep(pt: Point) -> None:
     _assert_agree(closed_form(pt), brute(pt).rate)
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("pt", _random_gaussian_points(20251, 600), ids=Point.id)
+@pytest.mark.parametrize("pt", _only_used(_random_gaussian_points(20251, 600)), ids=Point.id)
 def test_gaussian_dense_sweep(pt: Point) -> None:
     _assert_agree(closed_form(pt), brute(pt).rate)
