@@ -30,8 +30,12 @@ __all__ = ["classifier_key", "train_classifier", "load_or_train_classifier", "ac
 
 
 def classifier_key(config: ClassifierConfig, data_id: dict[str, Any]) -> str:
-    """Cache key: hash of the classifier config and the data split it is trained on."""
-    payload = json.dumps({"classifier": config.__dict__, "data": data_id}, sort_keys=True)
+    """Cache key: hash of the classifier config, its architecture (the module's printed
+    structure, so an edited architecture never loads stale weights) and the data split."""
+    arch = repr(CLASSIFIERS.build(config.arch))
+    payload = json.dumps(
+        {"classifier": config.__dict__, "arch": arch, "data": data_id}, sort_keys=True
+    )
     return hashlib.sha256(payload.encode()).hexdigest()[:12]
 
 

@@ -69,18 +69,24 @@ def run(args: argparse.Namespace) -> int:
     if args.dry_run or not pending:
         return 0
     check_device(args.device)
-    report = run_sweep(
-        args.preset,
-        root,
-        overrides=args.overrides,
-        jobs=args.jobs,
-        threads_per_job=args.threads,
-        data_dir=args.data_dir,
-        cache_dir=args.cache_dir,
-        device=args.device,
-        progress=not args.no_progress,
-        limit=args.limit,
-    )
+    from .data import DataNotFoundError
+
+    try:
+        report = run_sweep(
+            args.preset,
+            root,
+            overrides=args.overrides,
+            jobs=args.jobs,
+            threads_per_job=args.threads,
+            data_dir=args.data_dir,
+            cache_dir=args.cache_dir,
+            device=args.device,
+            progress=not args.no_progress,
+            limit=args.limit,
+        )
+    except DataNotFoundError as exc:
+        print(f"rdpc: error: {exc}", file=sys.stderr)
+        return 1
     print(
         f"finished {report.finished}, skipped {report.skipped}, failed {len(report.failed)} "
         f"in {report.wall_seconds:.0f} s (jobs {report.jobs} x {report.threads_per_job} threads)"

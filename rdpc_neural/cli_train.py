@@ -65,16 +65,22 @@ def run(args: argparse.Namespace) -> int:
         torch.set_num_threads(args.threads)
     root = resolve_runs_root(args.runs_dir)
     print(f"run {preset}/{config_hash(config)}  rate {config.rate_bits:.3g} bits", file=sys.stderr)
-    result = train_run(
-        config,
-        root,
-        preset,
-        data_dir=args.data_dir,
-        cache_dir=args.cache_dir,
-        device=args.device,
-        max_steps_this_call=args.max_steps,
-        progress=not args.no_progress,
-    )
+    from .data import DataNotFoundError
+
+    try:
+        result = train_run(
+            config,
+            root,
+            preset,
+            data_dir=args.data_dir,
+            cache_dir=args.cache_dir,
+            device=args.device,
+            max_steps_this_call=args.max_steps,
+            progress=not args.no_progress,
+        )
+    except DataNotFoundError as exc:
+        print(f"rdpc: error: {exc}", file=sys.stderr)
+        return 1
     if not result.finished:
         print(f"stopped at step {result.step}/{config.steps}; rerun to resume: {result.path}")
         return 0

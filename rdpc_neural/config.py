@@ -238,7 +238,7 @@ class RunConfig:
     base_encoder: RunConfig | None = None
     grad_mode: str = "soft-to-hard"
     soft_sigma: float = 1.0
-    steps: int = 700
+    steps: int = 600
     batch_size: int = 256
     lr: float = 1e-2
     betas: tuple[float, float] = (0.5, 0.9)
@@ -248,7 +248,7 @@ class RunConfig:
     lr_decay_factor: float = 0.2
     n_critic: int = 1
     gp_weight: float = 10.0
-    eval_every: int = 350
+    eval_every: int = 300
     eval_size: int = 2000
     w1_samples: int = 1000
     val_size: int = 5000

@@ -93,6 +93,45 @@ def _worker_task(config: RunConfig) -> Any:
     return tasks[key]
 
 
+def _prepare_one(config: RunConfig, which: str) -> None:
+    """Worker side of phase 0: train (or find cached) one of the two frozen classifiers."""
+    from .classifiers import load_or_train_classifier
+    from .data import load_splits
+    from .tasks import data_identity
+
+    splits = load_splits(
+        config.dataset, _WORKER["data_dir"], val_size=config.val_size,
+        split_seed=config.split_seed, train_subset=config.train_subset,
+        test_subset=config.test_subset,
+    )  # fmt: skip
+    clf = config.classifier if which == "clf" else config.heldout_classifier
+    load_or_train_classifier(
+        clf, splits, data_identity(config, splits), cache_dir=_WORKER["cache_dir"],
+        device="cpu",
+    )  # fmt: skip
+
+
+def _prepare_classifiers(
+    config: RunConfig,
+    data_dir: str | None,
+    cache_dir: str | None,
+    device: str,
+    threads: int,
+    progress: bool,
+) -> None:
+    import torch
+
+    from .tasks import build_task
+
+    old_threads = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        build_task(config, data_dir=data_dir, cache_dir=cache_dir, device=device,
+                   progress=progress)  # fmt: skip
+    finally:
+        torch.set_num_threads(old_threads)
+
+
 def _run_one(config: RunConfig, runs_root: str, preset: str, progress: bool) -> dict[str, Any]:
     from .train import train_run
 
@@ -146,19 +185,11 @@ def run_sweep(
     data_dir = str(data_dir) if data_dir is not None else None
     cache_dir = str(cache_dir) if cache_dir is not None else None
 
-    # Phase 0: frozen classifiers (and data check) once, in this process, all threads.
-    if pending:
-        import torch
-
-        from .tasks import build_task
-
-        old_threads = torch.get_num_threads()
-        torch.set_num_threads(n_cpu)
-        try:
-            build_task(pending[0], data_dir=data_dir, cache_dir=cache_dir, device=device,
-                       progress=progress)  # fmt: skip
-        finally:
-            torch.set_num_threads(old_threads)
+    # Phase 0: the frozen classifiers (and a data check), trained once before any run: in
+    # parallel processes when jobs > 1, else here. On a busy machine one thread per process
+    # is much faster than several (measured), so phase 0 uses the per-job thread count too.
+    if pending and jobs == 1:
+        _prepare_classifiers(pending[0], data_dir, cache_dir, device, threads, progress)
 
     # Universal presets: the shared encoder runs go first (one per rate).
     bases: list[RunConfig] = []
@@ -241,6 +272,10 @@ def _run_parallel(
         initargs=(threads, data_dir, cache_dir, device, slots),
     ) as pool:
         try:
+            first = next((p[0] for p in phases if p), None)
+            if first is not None:  # the two frozen classifiers, side by side
+                for fut in [pool.submit(_prepare_one, first, w) for w in ("clf", "held")]:
+                    fut.result()
             for phase in phases:
                 futures: dict[Future[dict[str, Any]], RunConfig] = {
                     pool.submit(_run_one, c, runs_root, preset, progress): c for c in phase

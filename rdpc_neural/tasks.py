@@ -23,7 +23,7 @@ from .classifiers import load_or_train_classifier
 from .config import RunConfig
 from .data import TensorSplits, load_splits
 
-__all__ = ["Task", "ImageClassificationTask", "build_task", "exact_w1"]
+__all__ = ["Task", "ImageClassificationTask", "build_task", "data_identity", "exact_w1"]
 
 _LN2 = math.log(2.0)
 
@@ -144,14 +144,7 @@ def build_task(
         )
     if device != "cpu":
         splits = TensorSplits(splits.name, *(getattr(splits, f).to(device) for f in _TENSOR_FIELDS))
-    data_id = {
-        "dataset": config.dataset,
-        "val_size": config.val_size,
-        "split_seed": config.split_seed,
-        "train_subset": config.train_subset,
-        "n_train": len(splits.x_train),
-        "n_test": len(splits.x_test),
-    }
+    data_id = data_identity(config, splits)
     clf, clf_info = load_or_train_classifier(
         config.classifier, splits, data_id, cache_dir=cache_dir, device=device, progress=progress
     )
@@ -167,3 +160,15 @@ def build_task(
 
 
 _TENSOR_FIELDS = ("x_train", "s_train", "x_val", "s_val", "x_test", "s_test")
+
+
+def data_identity(config: RunConfig, splits: TensorSplits) -> dict[str, Any]:
+    """What identifies the classifiers' training data (part of their cache key)."""
+    return {
+        "dataset": config.dataset,
+        "val_size": config.val_size,
+        "split_seed": config.split_seed,
+        "train_subset": config.train_subset,
+        "n_train": len(splits.x_train),
+        "n_test": len(splits.x_test),
+    }

@@ -378,13 +378,13 @@ def train_run(
     paths = run_paths(runs_root, preset, config)
     if paths.is_finished():
         return _finished_result(paths, config)
+    if task is None:  # data problems surface before anything is written
+        task = build_task(config, data_dir=data_dir, cache_dir=cache_dir, device=device)
     paths.root.mkdir(parents=True, exist_ok=True)
     with file_lock(paths.root / ".lock"):
         if paths.is_finished():  # another process finished it while we waited
             return _finished_result(paths, config)
         _write_config(paths, config, preset)
-        if task is None:
-            task = build_task(config, data_dir=data_dir, cache_dir=cache_dir, device=device)
         return _train_locked(
             config, paths, preset, task, runs_root, data_dir, cache_dir, device,
             max_steps_this_call, progress, position,
