@@ -156,7 +156,9 @@ class BinarySource:
         if active.any():
             inv = binary_entropy_inv_nats(np.maximum(c[active], 0.0))
             delta[active] = np.clip((inv - eps) / (1.0 - 2.0 * eps), 0.0, p)
-        delta[c < h_eps] = np.nan  # infeasible: H(S|Xhat) >= H(S|X) always
+        # Infeasible: H(S|Xhat) >= H(S|X) always.  A C that equals H(S|X) up to the rounding
+        # of a unit conversion (a few ulps) is the boundary case Xhat = X, not infeasible.
+        delta[c < h_eps * (1.0 - 8.0 * np.finfo(float).eps)] = np.nan
         return delta
 
     # -- rate functions --------------------------------------------------------------------
@@ -398,15 +400,21 @@ class BinarySource:
         return _out(r, base)
 
 
+_C_ROUNDING_NATS = 1e-15
+
+
 def _rate_at_marginal(
     p: float, eps: float, q: FloatArray, d: FloatArray, c: FloatArray
 ) -> FloatArray:
     """Minimum I(X; Xhat) in nats over channels with P(Xhat=1) = q, distortion <= d and
-    H(S|Xhat) <= c (nats); ``inf`` where no such channel exists.  Requires 0 < q < p <= 1/2,
+    H(S|Xhat) <= c (nats); ``inf`` where no such channel exists.  Requires 0 < q <= p <= 1/2,
     so the backward parameter a1 ranges over all of [0, 1].
     """
     hb = binary_entropy_nats
     h_p = float(hb(np.asarray(p)))
+    # At C = H(S|X) the only feasible channel is Xhat = X, where H(S|Xhat) equals C only up
+    # to the rounding of the entropy sums; accept violations below 1e-15 nats.
+    c = c + _C_ROUNDING_NATS
 
     def a0_of(a1: FloatArray, qq: FloatArray) -> FloatArray:
         return np.clip((p - qq * a1) / (1.0 - qq), 0.0, 1.0)
