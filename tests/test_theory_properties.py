@@ -26,14 +26,16 @@ from rdpc_theory import BinarySource, GaussianSource
 
 INF = math.inf
 LN2 = math.log(2.0)
-SETTINGS = settings(max_examples=20, deadline=None, derandomize=True, database=None)
+SETTINGS = settings(max_examples=25, deadline=None, derandomize=True, database=None)
 MONO_TOL = 1e-10  # the RPC/RDPC root finding is accurate to ~1e-13 bits
 
 # Exact edge values plus the interior; no subnormal-scale p or eps (their label entropies
 # are ~1e-250 and only slow down the inverse binary entropy without adding coverage).
 probs = st.one_of(st.sampled_from([0.0, 0.5, 1.0]), st.floats(1e-9, 1.0 - 1e-9))
 noises = st.one_of(st.just(0.0), st.floats(1e-9, 0.45))
-unit = st.floats(0.0, 1.0)
+# Positions inside each bound's range; no sub-1e-9 fractions (a C of 1e-300 bits only
+# exercises the slow tail of the inverse binary entropy, reported separately).
+unit = st.one_of(st.just(0.0), st.floats(1e-9, 1.0))
 
 
 @st.composite
