@@ -414,11 +414,12 @@ def binary_brute_force(
     constraint boundaries (square edges, D and P lines, the curve
     :math:`H(S|\hat X) = C`), or (iii) a local minimum of the rate along one boundary.
     All of them are enumerated (line minima and crossings by bounded Brent and
-    bracketing root finding, the curve by a scan of `_N_RAYS` rays from the square's
-    centre plus polishing), every candidate is checked for feasibility from its joint
-    law, and the best feasible one is returned.  A dense grid of channels is searched as
-    well; if it ever beats the enumeration by more than 1e-9 nats a ``RuntimeError`` is
-    raised instead of returning a wrong answer.
+    bracketing root finding, the curve by a scan of 1024 rays from each of the corners
+    (0, 1) and (1, 0) plus polishing), every candidate is checked for feasibility from
+    its joint law, and the best feasible one is returned.  A dense grid of channels is
+    searched as well; if it ever beats the enumeration by more than 1e-9 nats a
+    ``RuntimeError`` is raised instead of returning a wrong answer.  Typical cost:
+    0.1–0.5 s per call.
 
     Examples
     --------
