@@ -1,7 +1,8 @@
 """``rdpc figures SET --out DIR``: draw a set of figures (PNG and PDF).
 
 Sets: ``theory`` (RDC/RPC/RDP surfaces and contour maps, Gaussian in nats, binary in
-bits; see :mod:`figures.theory`).
+bits; see :mod:`figures.theory`) and ``mnist`` (the paper's Figs. 9-11 and the
+universal-vs-end-to-end comparison from run directories; see :mod:`figures.mnist`).
 """
 
 from __future__ import annotations
@@ -31,16 +32,45 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help="file formats",
     )
 
+    mnist = sub.add_parser(
+        "mnist",
+        help="Figs. 9(a), 9(b), 10, 11 and universal vs end-to-end, from run directories",
+        description="MNIST figures in the paper's form, drawn from the runs' result files",
+    )
+    mnist.add_argument("--runs-dir", default="runs", help="folder of <preset>/<hash>/ runs")
+    mnist.add_argument("--presets", choices=("cpu", "paper"), default="cpu",
+                       help="read the cpu-* or the paper-* presets")  # fmt: skip
+    mnist.add_argument("--out", default="results/figures", help="output folder")
+    mnist.add_argument(
+        "--format",
+        nargs="+",
+        choices=("png", "pdf", "svg"),
+        default=["png", "pdf"],
+        dest="formats",
+        help="file formats",
+    )
+
 
 def run(args: argparse.Namespace) -> int:
     """Draw the selected set; print the files written."""
     if args.figure_set is None:
-        print("rdpc figures: choose a set: theory", file=sys.stderr)
+        print("rdpc figures: error: choose a set: theory, mnist", file=sys.stderr)
         return 2
     if args.figure_set == "theory":
         from .theory import theory_figures  # matplotlib only when drawing
 
         for path in theory_figures(args.out, grid=args.grid, formats=args.formats):
+            print(path)
+        return 0
+    if args.figure_set == "mnist":
+        from .mnist import mnist_figures
+
+        paths = mnist_figures(args.runs_dir, args.out, prefix=args.presets, formats=args.formats)
+        if not paths:
+            print(f"rdpc figures mnist: no finished {args.presets}-* runs under {args.runs_dir}",
+                  file=sys.stderr)  # fmt: skip
+            return 1
+        for path in paths:
             print(path)
         return 0
     raise AssertionError(args.figure_set)  # argparse only allows known sets
