@@ -108,6 +108,16 @@ def test_universal_mode_freezes_the_base_encoder(env, tmp_path) -> None:
     # weights and BatchNorm running statistics are unchanged (encoder in eval mode)
     assert all(torch.equal(enc_base[k], enc_uni[k]) for k in enc_keys)
     assert not all(torch.equal(enc_base[k], enc_uni[k]) for k in enc_base if k.startswith("dec"))
+    # The penalty table pairs it with its end-to-end twin (same lambdas, own encoder).
+    from rdpc_neural.results import universal_penalty_table
+
+    assert universal_penalty_table(tmp_path) == []  # no twin yet
+    twin = train_run(cfg.replace(mode="end-to-end", base_encoder=None), tmp_path, "e2e",
+                     task=env["task"])  # fmt: skip
+    (row,) = universal_penalty_table(tmp_path)
+    assert row["mse_e2e"] == twin.final["mse"] and row["mse_universal"] == result.final["mse"]
+    assert row["d_mse"] == pytest.approx(result.final["mse"] - twin.final["mse"])
+    assert row["d_acc"] == pytest.approx(result.final["acc"] - twin.final["acc"])
 
 
 def test_cli_train_and_runs_table(env, tmp_path, capsys) -> None:
