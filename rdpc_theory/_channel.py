@@ -30,6 +30,8 @@ __all__ = [
     "mutual_information",
     "conditional_entropy",
     "cross_entropy_cost",
+    "cross_entropy_of",
+    "posterior",
     "expected_cost",
     "perception_value",
     "project_marginal",
@@ -63,6 +65,29 @@ def conditional_entropy(p: FloatArray, Q: FloatArray, W: FloatArray) -> float:
     return max(h, 0.0)
 
 
+def posterior(p: FloatArray, Q: FloatArray, W: FloatArray) -> FloatArray:
+    r"""Posterior :math:`q(s \mid \hat x)` of the label given the reproduction, shape
+    (|X̂|, |S|); the label marginal for letters that Q never uses."""
+    J = joint_label(p, Q, W)
+    r = J.sum(axis=1)
+    p_s = p @ W
+    with np.errstate(divide="ignore", invalid="ignore"):
+        post: FloatArray = np.where(r[:, None] > 0, J / r[:, None], p_s[None, :])
+    return post
+
+
+def cross_entropy_of(W: FloatArray, q: FloatArray) -> FloatArray:
+    r"""Cost :math:`\ell_q(x, \hat x) = -\sum_s W(x, s) \log q(s \mid \hat x)` of a classifier
+    q (rows on the simplex); ``inf`` where q gives probability 0 to a label x can carry."""
+    positive = q > 0
+    log_q = np.where(positive, np.log(np.where(positive, q, 1.0)), 0.0)
+    cost: FloatArray = -(W @ log_q.T)
+    impossible = (W > 0).astype(np.float64) @ (~positive).T.astype(np.float64) > 0
+    cost[impossible] = np.inf
+    out: FloatArray = np.maximum(cost, 0.0)
+    return out
+
+
 def cross_entropy_cost(p: FloatArray, Q: FloatArray, W: FloatArray) -> FloatArray:
     r"""Cost :math:`\ell(x, \hat x) = -\sum_s W(x, s) \log q(s \mid \hat x)` with q the
     posterior of S given X̂ under Q (the marginal of S for unused letters).
@@ -72,17 +97,7 @@ def cross_entropy_cost(p: FloatArray, Q: FloatArray, W: FloatArray) -> FloatArra
     this is the linearization of the concave map :math:`Q \mapsto H(S|\hat X)` at Q.
     Entries are ``inf`` where q gives probability 0 to a label that x can carry.
     """
-    J = joint_label(p, Q, W)
-    r = J.sum(axis=1)
-    p_s = p @ W
-    with np.errstate(divide="ignore", invalid="ignore"):
-        post = np.where(r[:, None] > 0, J / r[:, None], p_s[None, :])
-    positive = post > 0
-    log_post = np.where(positive, np.log(np.where(positive, post, 1.0)), 0.0)
-    cost: FloatArray = -(W @ log_post.T)
-    impossible = (W > 0).astype(np.float64) @ (~positive).T.astype(np.float64) > 0
-    cost[impossible] = np.inf
-    return np.maximum(cost, 0.0)
+    return cross_entropy_of(W, posterior(p, Q, W))
 
 
 def expected_cost(p: FloatArray, Q: FloatArray, c: FloatArray) -> float:

@@ -849,10 +849,14 @@ class _Problem:
         warm: ba.SlopeSolution | None,
         w0: FloatArray | None = None,
         c: FloatArray | None = None,
+        tol: float | None = None,
     ) -> ba.SlopeSolution:
         cost = ba.combined_cost(self.d if c is None else c, beta, w0)
         return ba.slope_solve(
-            self.p, cost, None if warm is None else warm.reference, tol=self.tol / 8.0
+            self.p,
+            cost,
+            None if warm is None else warm.reference,
+            tol=(self.tol if tol is None else tol) / 8.0,
         )
 
     def _sinkhorn(self, beta: float, warm: ba.SlopeSolution | None, P: float) -> ba.SlopeSolution:
@@ -1012,9 +1016,9 @@ class _Problem:
                 D,
                 C,
                 Q0,
-                inner=lambda Qk, ell: self._ccp_inner(Qk, ell, D, P, C),
-                tol=1e-12,
-                max_iter=300,
+                inner=lambda ell, acc: self._ccp_inner(ell, D, P, C, acc),
+                tol=1e-10,
+                max_iter=200,
             )
             total += it
             if P is not None and perception_value(self.p @ Q, self.p_ball, self.kind) > (
@@ -1063,9 +1067,30 @@ class _Problem:
                 break
             Qf = self._phase_one(d_eff, P, C, Q0)
             n_iter += 1
-            if Qf is not None and not any(np.allclose(Qf, S, atol=1e-9) for S in starts):
-                starts.append(Qf)
+            if Qf is None:
+                continue
+            # Phase I ends at an extreme (near-deterministic) channel; start instead from
+            # the feasible point of the segment [Qc, Qf] nearest the convex solution Qc.
+            Qs = self._toward_feasible(Qc, Qf, C)
+            if not any(np.allclose(Qs, S, atol=1e-9) for S in starts):
+                starts.append(Qs)
         return starts, n_iter
+
+    def _toward_feasible(self, Qc: FloatArray, Qf: FloatArray, C: float) -> FloatArray:
+        """Smallest-lambda feasible point of (1 - lambda) Qc + lambda Qf (bisection).
+
+        H(S|Xhat) is concave along the segment, so {lambda: H <= C} is an interval
+        [lambda*, 1] when H(Qc) > C >= H(Qf); distortion and perception hold all along.
+        """
+        lo, hi = 0.0, 1.0
+        for _ in range(60):
+            mid = 0.5 * (lo + hi)
+            if conditional_entropy(self.p, (1.0 - mid) * Qc + mid * Qf, self.W) <= C:
+                hi = mid
+            else:
+                lo = mid
+        out: FloatArray = (1.0 - hi) * Qc + hi * Qf
+        return out
 
     def _phase_one(self, D: float, P: float | None, C: float, Q0: FloatArray) -> FloatArray | None:
         if P is None:
@@ -1093,7 +1118,7 @@ class _Problem:
         return Q if ok else None
 
     def _ccp_inner(
-        self, Qk: FloatArray, ell: FloatArray, D: float, P: float | None, C: float
+        self, ell: FloatArray, D: float, P: float | None, C: float, accuracy: float
     ) -> FloatArray | None:
         """min I s.t. E d <= D, E ell <= C (, perception): the convex subproblem."""
         if P is not None or self.method == "cvxpy":
@@ -1101,10 +1126,10 @@ class _Problem:
             d_eff = D if math.isfinite(D) else float(self.d.max()) + 1.0
             sol = prog.solve(d_eff, P, C, ell=ell)
             return sol.channel if np.all(np.isfinite(sol.channel)) else None
-        return self._inner_ba(ell, D, C)
+        return self._inner_ba(ell, D, C, accuracy)
 
-    def _inner_ba(self, ell: FloatArray, D: float, C: float) -> FloatArray | None:
-        tol = min(self.tol, 1e-10)
+    def _inner_ba(self, ell: FloatArray, D: float, C: float, accuracy: float) -> FloatArray | None:
+        tol = accuracy
         finite = np.where(np.isfinite(ell), ell, np.inf)
         mean_ell = np.where(np.isfinite(finite), self.p[:, None] * finite, np.inf).sum(axis=0)
         j = int(np.argmin(mean_ell))
@@ -1117,15 +1142,21 @@ class _Problem:
         def mi(Q: FloatArray) -> float:
             return mutual_information(self.p, Q)
 
+        warm = self.src._cache.get("ccp_warm")
         sol_c = ba.solve_target(
             self.p,
             finite,
             max(C, ell_min),
-            lambda b, w: self._ipm(b, w, c=finite),
+            lambda b, w: self._ipm(b, w, c=finite, tol=tol),
             mi,
             b_min=ell_min,
             tol=tol,
+            beta0=None if warm is None else warm[0],
+            warm=None if warm is None else warm[1],
         )
+        if 0.0 < sol_c.beta < math.inf and sol_c.reference.size:
+            ref = ba.SlopeSolution(sol_c.channel, 0.0, 0.0, sol_c.reference, None, 0, True)
+            self.src._cache["ccp_warm"] = (sol_c.beta, ref)
         if np.all(np.isfinite(sol_c.channel)) and expected_cost(self.p, sol_c.channel, self.d) <= D:
             return sol_c.channel
         if math.isinf(D):
@@ -1134,45 +1165,58 @@ class _Problem:
         # point being the distortion-targeted problem with the extra cost gamma * ell.
         d_min = self.min_distortion(None)
 
+        state: dict[str, Any] = dict(self.src._cache.get("both_warm", {}))
+
         def at_gamma(gamma: float) -> FloatArray:
             w0 = ba.combined_cost(finite, gamma)
             sol = ba.solve_target(
                 self.p,
                 self.d,
                 D,
-                lambda b, w: self._ipm(b, w, w0=w0),
+                lambda b, w: self._ipm(b, w, w0=w0, tol=tol),
                 lambda Q: mi(Q) + expected_cost(self.p, Q, w0),
                 b_min=d_min,
                 tol=tol,
+                beta0=state.get("beta"),
+                warm=state.get("warm"),
             )
+            if 0.0 < sol.beta < math.inf and sol.reference.size:
+                state["beta"] = sol.beta
+                state["warm"] = ba.SlopeSolution(
+                    sol.channel, 0.0, 0.0, sol.reference, None, 0, True
+                )
             return sol.channel
 
-        lo_g, hi_g = 0.0, max(sol_c.beta if math.isfinite(sol_c.beta) else 1.0, 1e-3)
+        guess = state.get("gamma", sol_c.beta if math.isfinite(sol_c.beta) else 1.0)
+        lo_g, hi_g = 0.0, max(float(guess), 1e-3)
         Q_hi = at_gamma(hi_g)
         grow = 0
         while expected_cost(self.p, Q_hi, finite) > C and grow < 40:
-            lo_g, hi_g = hi_g, hi_g * 4.0
+            lo_g, hi_g = hi_g, hi_g * 2.0
             Q_hi = at_gamma(hi_g)
             grow += 1
         Q_lo = at_gamma(lo_g)
         e_lo, e_hi = expected_cost(self.p, Q_lo, finite), expected_cost(self.p, Q_hi, finite)
         if e_hi > C:
             return None
-        for _ in range(40):
-            if e_lo - e_hi < 1e-13 or hi_g - lo_g < 1e-12 * hi_g:
+        for _ in range(30):
+            # Mixing the two bracketing channels costs at most about
+            # (gamma gap) x (cross-entropy gap) in rate: stop when that is below tol.
+            if e_lo <= C or (math.isfinite(e_lo) and (hi_g - lo_g) * (e_lo - e_hi) <= tol):
                 break
-            g = (
-                lo_g + (e_lo - C) / (e_lo - e_hi) * (hi_g - lo_g)
-                if math.isfinite(e_lo)
-                else (0.5 * (lo_g + hi_g))
-            )
-            g = min(max(g, lo_g + 0.02 * (hi_g - lo_g)), hi_g - 0.02 * (hi_g - lo_g))
+            if math.isfinite(e_lo):
+                g = lo_g + (e_lo - C) / (e_lo - e_hi) * (hi_g - lo_g)
+                g = min(max(g, lo_g + 0.05 * (hi_g - lo_g)), hi_g - 0.05 * (hi_g - lo_g))
+            else:
+                g = 0.5 * (lo_g + hi_g)
             Q_g = at_gamma(g)
             e_g = expected_cost(self.p, Q_g, finite)
             if e_g > C:
                 lo_g, Q_lo, e_lo = g, Q_g, e_g
             else:
                 hi_g, Q_hi, e_hi = g, Q_g, e_g
+        state["gamma"] = hi_g
+        self.src._cache["both_warm"] = state
         if not math.isfinite(e_lo) or e_lo <= C:
             return Q_hi
         lam = (C - e_hi) / (e_lo - e_hi)
