@@ -35,6 +35,14 @@ def configure(parser: argparse.ArgumentParser) -> None:
         metavar="KEY=VALUE",
         help="override a field of every run (changes the run hashes); repeatable",
     )
+    parser.add_argument(
+        "--only",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="run only the preset's configs with this value, e.g. latent_dim=5 or rate_bits=10;"
+        " repeatable",
+    )
     parser.add_argument("--limit", type=int, default=None, help="run at most N missing runs")
     parser.add_argument(
         "--dry-run", action="store_true", help="validate and count the missing runs, then exit"
@@ -60,7 +68,7 @@ def run(args: argparse.Namespace) -> int:
     from .sweep import plan_sweep, run_sweep
 
     root = resolve_runs_root(args.runs_dir)
-    configs, pending = plan_sweep(args.preset, root, args.overrides)
+    configs, pending = plan_sweep(args.preset, root, args.overrides, args.only)
     print(
         f"preset {args.preset}: {len(configs)} runs, {len(configs) - len(pending)} finished, "
         f"{len(pending)} to run -> {root / args.preset}",
@@ -76,6 +84,7 @@ def run(args: argparse.Namespace) -> int:
             args.preset,
             root,
             overrides=args.overrides,
+            only=args.only,
             jobs=args.jobs,
             threads_per_job=args.threads,
             data_dir=args.data_dir,

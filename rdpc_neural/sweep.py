@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .config import RunConfig, apply_overrides, config_hash
+from .config import RunConfig, apply_overrides, config_hash, parse_override
 from .presets import get_preset
 from .rundir import atomic_write_json, run_paths
 
@@ -41,14 +41,34 @@ class SweepReport:
     threads_per_job: int = 1
 
 
+def _matches(config: RunConfig, filters: Sequence[str]) -> bool:
+    for item in filters:
+        key, value = parse_override(item)
+        if key != "rate_bits" and key not in {f.name for f in dataclasses.fields(RunConfig)}:
+            raise ValueError(f"unknown `--only` key {key!r}; use a RunConfig field or rate_bits.")
+        have = getattr(config, key)
+        if isinstance(have, float) and isinstance(value, int | float):
+            if abs(have - float(value)) > 1e-9 * max(1.0, abs(have)):
+                return False
+        elif have != value:
+            return False
+    return True
+
+
 def plan_sweep(
-    preset: str, runs_root: str | os.PathLike[str], overrides: Sequence[str] = ()
+    preset: str,
+    runs_root: str | os.PathLike[str],
+    overrides: Sequence[str] = (),
+    only: Sequence[str] = (),
 ) -> tuple[list[RunConfig], list[RunConfig]]:
-    """``(all configs, configs still to run)`` of `preset` with ``key=value`` `overrides`.
+    """``(configs, configs still to run)`` of `preset` with ``key=value`` `overrides`,
+    restricted to the configs matching every ``key=value`` of `only` (e.g. ``latent_dim=5``
+    or ``rate_bits=10``).
 
     Every config is validated here, before anything trains.
     """
     configs = [apply_overrides(c, overrides) for c in get_preset(preset).configs()]
+    configs = [c for c in configs if _matches(c, only)]
     if len({config_hash(c) for c in configs}) != len(configs):
         raise ValueError(f"preset {preset!r} with these overrides has duplicate runs.")
     pending = [c for c in configs if not run_paths(runs_root, preset, c).is_finished()]
@@ -148,6 +168,7 @@ def run_sweep(
     runs_root: str | os.PathLike[str],
     *,
     overrides: Sequence[str] = (),
+    only: Sequence[str] = (),
     jobs: int = 1,
     threads_per_job: int | None = None,
     data_dir: str | os.PathLike[str] | None = None,
@@ -164,6 +185,8 @@ def run_sweep(
         Worker processes (1: train in this process).
     threads_per_job : int, optional
         torch threads per worker (default: ``max(1, cpu_count // jobs)``).
+    only : sequence of str
+        ``key=value`` filters: run only the matching configs of the preset.
     limit : int, optional
         Train at most this many of the missing runs (e.g. to time a slice of a sweep).
 
@@ -175,7 +198,7 @@ def run_sweep(
     if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
         raise ValueError(f"`jobs` must be an integer >= 1; got {jobs!r}.")
     t0 = time.perf_counter()
-    configs, pending = plan_sweep(preset, runs_root, overrides)
+    configs, pending = plan_sweep(preset, runs_root, overrides, only)
     skipped = len(configs) - len(pending)
     if limit is not None:
         pending = pending[:limit]
@@ -239,6 +262,7 @@ def run_sweep(
     )  # fmt: skip
     info = dataclasses.asdict(report)
     info["overrides"] = list(overrides)
+    info["only"] = list(only)
     info["cpu_count"] = n_cpu
     info["load_average_at_end"] = list(os.getloadavg()) if hasattr(os, "getloadavg") else None
     atomic_write_json(Path(runs_root) / preset / "sweep.json", info)

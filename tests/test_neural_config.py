@@ -168,3 +168,9 @@ def test_cli_lists_presets_and_dry_run(tmp_path, capsys) -> None:
     assert "cpu-fig9a" in capsys.readouterr().out
     assert main(["sweep", "--preset", "cpu-fig9a", "--dry-run", "--runs-dir", str(tmp_path)]) == 0
     assert "128 runs, 0 finished, 128 to run" in capsys.readouterr().err
+    only = ["--only", "rate_bits=10", "--only", "lambda_d=1"]
+    assert main(["sweep", "--preset", "cpu-fig9a", *only, "--dry-run", "--runs-dir",
+                 str(tmp_path)]) == 0  # fmt: skip
+    assert "8 runs, 0 finished, 8 to run" in capsys.readouterr().err
+    assert main(["sweep", "--preset", "cpu-fig9a", "--only", "rate=1", "--dry-run"]) == 2
+    assert "unknown `--only` key 'rate'" in capsys.readouterr().err

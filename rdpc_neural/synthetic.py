@@ -1,0 +1,809 @@
+r"""Neural codecs on the theoretical sources, with honest rates and per-letter bounds.
+
+The source is :class:`rdpc_theory.BinarySource` or :class:`rdpc_theory.GaussianSource`,
+coded in blocks of n i.i.d. symbols (samples drawn by the sources' own ``sample``). The codec::
+
+    x (n) --MLP--> tanh --> y in [-1, 1]^d --(+u, round to L centers)--> k --> y_hat = c_k - u
+        --MLP--> x_hat (Gaussian)  or  pi = P(Xhat_i = 1 | k, u) (binary; Xhat_i ~ Bern(pi_i)
+                                        drawn with shared randomness)
+
+with the subtractive dither ``u ~ U[-step/2, step/2)^d`` shared by encoder and decoder
+(:class:`~rdpc_neural.quantize.UniformQuantizer`).
+
+Rate
+----
+A learned density model of each latent coordinate (:class:`PiecewiseLinearDensity`, CDF F
+on [-1, 1]) gives every symbol, given the dither, the probability
+
+.. math:: p(k \mid u) = F(c_k - u + \Delta/2) - F(c_k - u - \Delta/2),
+
+which sums to one over the L symbols because the cells tile [-1, 1] (no overload). An
+arithmetic/ANS coder with this model and the shared dither spends ``-log2 p(k|u)`` bits per
+symbol; the held-out mean of that code length (model fit on training samples only) is an
+unbiased estimate of a cross-entropy :math:`\ge H(K \mid U) \ge I(X^n; \hat X^n)`. In training
+the same formula is evaluated at ``y_hat = y + e`` (the quantization error e is uniform and
+independent of y), so the training rate is the real code length in distribution. A real
+``constriction`` bitstream checks the estimate at the end of every run (``coded_bits``).
+
+Measurements and bounds (held-out, per position i = 1..n)
+---------------------------------------------------------
+* D_i: Hamming distortion as the exact expectation ``pi (1 - x) + (1 - pi) x`` (binary), or
+  squared error (Gaussian).
+* P_i: ``|E pi_i - p|`` (binary TV, exact given the code), or
+  :math:`W_2^2(N(0, \sigma_X^2), \hat\mu_i)` between the exact source marginal and the
+  empirical law of ``Xhat_i`` on each of 16 chunks of the test set (closed form, see
+  :func:`w2sq_to_gaussian`); W2^2 is convex in the measure, so its expectation over the chunk
+  is an upper bound on the true W2^2 and the chunk mean with its t interval is conservative.
+* C_i: log-loss in bits of a predictor of S_i from Xhat_i fit on *training* samples and
+  scored on held-out samples: a smoothed 2x2 table (binary; expectation over Xhat given the
+  code) or a linear-Gaussian regression (Gaussian). Any fixed predictor's expected log-loss
+  is :math:`\ge H(S_i \mid \hat X_i)` (resp. :math:`h(S_i \mid \hat X_i)`).
+
+The converse per letter for an i.i.d. source,
+:math:`I(X^n;\hat X^n) \ge \sum_i I(X_i;\hat X_i) \ge \sum_i R(D_i, P_i, C_i)`, gives the bound
+``(1/n) sum_i R(D_i, P_i, C_i)`` with R the run family's function (R(D, C), R(P, C) or
+R(D, P, C) from :mod:`rdpc_theory`). ``above_bound`` compares the rate's lower 95% end with
+the bound evaluated at the upper ends (Bonferroni over the 3n constraints) of D_i, P_i, C_i
+(R is non-increasing in each). A point below its bound would be a bug, never a result.
+
+References
+----------
+.. [1] J. Ziv, "On universal quantization", IEEE Trans. IT 31(3), 1985; R. Zamir, M. Feder,
+   "On universal quantization by randomized uniform/lattice quantizers", IEEE Trans. IT
+   38(2), 1992 (dithered quantization: ``H(K|U) = I(X; X + E)``).
+.. [2] J. Balle et al., "Nonlinear transform coding", IEEE JSTSP 15(2), 2021,
+   arXiv:2007.03034 (uniform-noise training of learned entropy models).
+.. [3] C. Wang, Y. Wu, S. Ma, P. Zhang, "Rate-distortion-perception-classification
+   tradeoff", IEEE JSAC 2025, arXiv:2405.04144.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from numpy.typing import NDArray
+from scipy import stats
+from torch import nn
+
+from .quantize import UniformQuantizer
+from .rundir import (
+    RunPaths,
+    atomic_torch_save,
+    atomic_write_json,
+    file_lock,
+    git_sha,
+    package_version,
+)
+from .synthetic_config import (
+    RUN_KIND,
+    SyntheticConfig,
+    apply_synthetic_overrides,
+    get_synthetic_preset,
+    synthetic_config_hash,
+)
+from .synthetic_results import read_synthetic_metrics, write_synthetic_metrics
+
+__all__ = [
+    "PiecewiseLinearDensity",
+    "SyntheticCodec",
+    "build_synthetic_codec",
+    "w2sq_to_gaussian",
+    "symbol_probabilities",
+    "code_with_constriction",
+    "evaluate_synthetic",
+    "SyntheticRunResult",
+    "synthetic_run_paths",
+    "train_synthetic_run",
+    "plan_synthetic_sweep",
+    "run_synthetic_sweep",
+]
+
+_LN2 = math.log(2.0)
+_UNIFORM_MIX = 1e-6  # mixed into every p(k|u): bounded code length even at float edges
+_W2_CHUNKS = 16
+_ALPHA = 0.05
+_Z95 = float(stats.norm.ppf(1 - _ALPHA / 2))
+# Tags of the random streams: the held-out sets use (TEST, test_seed, ...), training uses
+# (TRAIN, seed, stream, index): independent SeedSequence entropy, never a global seed.
+_TAG_TRAIN, _TAG_TEST = 0x5EED, 0x7E57
+_STREAM_INIT, _STREAM_STEP, _STREAM_FIT = 0, 1, 2
+_SPLIT_VAL, _SPLIT_TEST, _SPLIT_VAL_DITHER, _SPLIT_TEST_DITHER = 0, 1, 2, 3
+_EVAL_BATCH = 16384
+
+
+def _rng(*entropy: int) -> np.random.Generator:
+    return np.random.default_rng(list(entropy))
+
+
+# ------------------------------------------------------------------------------ models
+class PiecewiseLinearDensity(nn.Module):
+    """Learned density of each latent coordinate on [-1, 1]: ``bins`` equal bins with masses
+    ``softmax(logits)``, i.e. a piecewise-linear CDF.
+
+    Hand-written because it is a few lines and must be exactly normalized on the bounded
+    support of ``tanh`` (so that the L symbol probabilities given the dither sum to one);
+    CompressAI's models would also force another torch build.
+
+    Parameters
+    ----------
+    dims : int
+        Latent coordinates d (one density each).
+    bins : int
+        Bins per coordinate.
+    """
+
+    def __init__(self, dims: int, bins: int) -> None:
+        super().__init__()
+        self.dims, self.bins = dims, bins
+        self.logits = nn.Parameter(torch.zeros(dims, bins))
+
+    def cdf(self, t: torch.Tensor) -> torch.Tensor:
+        """F_j(t) for ``t`` of shape ``(..., dims)`` (0 below -1, 1 above 1)."""
+        masses = torch.softmax(self.logits.to(t.dtype), dim=-1)
+        cum = torch.cat([masses.new_zeros(self.dims, 1), masses.cumsum(-1)], dim=-1)
+        pos = (t.clamp(-1.0, 1.0) + 1.0) * (self.bins / 2.0)
+        idx = pos.detach().floor().clamp(0, self.bins - 1)
+        frac = pos - idx
+        idx = idx.long()
+        row = torch.arange(self.dims, device=t.device)
+        base = cum.reshape(-1)[idx + row * (self.bins + 1)]
+        slope = masses.reshape(-1)[idx + row * self.bins]
+        return base + slope * frac
+
+    def interval_probability(self, y_hat: torch.Tensor, step: float) -> torch.Tensor:
+        """``F(y_hat + step/2) - F(y_hat - step/2)``: the model probability of the symbol
+        whose cell (shifted by the dither) is centred on ``y_hat``."""
+        return self.cdf(y_hat + step / 2) - self.cdf(y_hat - step / 2)
+
+
+def _mlp(n_in: int, n_out: int, hidden: int, depth: int) -> nn.Sequential:
+    layers: list[nn.Module] = []
+    width = n_in
+    for _ in range(depth):
+        layers += [nn.Linear(width, hidden), nn.SiLU()]
+        width = hidden
+    layers.append(nn.Linear(width, n_out))
+    return nn.Sequential(*layers)
+
+
+class SyntheticCodec(nn.Module):
+    """MLP encoder -> tanh -> dithered L-level quantizer -> MLP decoder, plus the density.
+
+    ``forward(x, u)`` returns ``{"y", "symbols", "y_hat", "out", "code_bits"}`` where ``out``
+    is ``x_hat`` (Gaussian) or ``pi = P(Xhat_i = 1 | code)`` (binary) and ``code_bits`` the
+    code length ``sum_j -log2 p(k_j | u_j)`` of each block.
+    """
+
+    def __init__(self, config: SyntheticConfig) -> None:
+        super().__init__()
+        n, d = config.block_length, config.latent_dim
+        self.binary = config.source == "binary"
+        self.scale = 1.0 if self.binary else math.sqrt(config.var_x)
+        self.encoder = _mlp(n, d, config.hidden, config.depth)
+        self.quantizer = UniformQuantizer(config.levels, config.grad_mode)
+        self.density = PiecewiseLinearDensity(d, config.density_bins)
+        self.decoder = _mlp(d, n, config.hidden, config.depth)
+
+    def encode(self, x: torch.Tensor) -> torch.Tensor:
+        """Latents y in [-1, 1]^d."""
+        inp = 2.0 * x - 1.0 if self.binary else x / self.scale
+        return torch.tanh(self.encoder(inp))
+
+    def decode(self, y_hat: torch.Tensor) -> torch.Tensor:
+        """``x_hat`` (Gaussian) or ``pi`` (binary) from the dequantized latents."""
+        out = self.decoder(y_hat)
+        return torch.sigmoid(out) if self.binary else out * self.scale
+
+    def forward(self, x: torch.Tensor, u: torch.Tensor) -> dict[str, torch.Tensor]:
+        y = self.encode(x)
+        q = self.quantizer(y, u)
+        y_hat = q["z_hat"]
+        prob = self.density.interval_probability(y_hat, self.quantizer.step)
+        levels = self.quantizer.levels
+        prob = (1.0 - _UNIFORM_MIX) * prob + _UNIFORM_MIX / levels
+        code_bits = -(torch.log2(prob)).sum(-1)
+        return {"y": y, "symbols": q["symbols"], "y_hat": y_hat, "out": self.decode(y_hat),
+                "code_bits": code_bits}  # fmt: skip
+
+
+def build_synthetic_codec(config: SyntheticConfig) -> SyntheticCodec:
+    """The codec of `config`, initialised from ``(seed, init stream)`` without touching the
+    global torch RNG."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(int(_rng(_TAG_TRAIN, config.seed, _STREAM_INIT).integers(2**62)))
+        return SyntheticCodec(config)
+
+
+# ------------------------------------------------------------------------------- losses
+def _entropy_bits(p: torch.Tensor) -> torch.Tensor:
+    return -torch.special.xlogy(p, p) / _LN2
+
+
+def _loss_terms(config: SyntheticConfig, x: torch.Tensor, s: torch.Tensor,
+                fwd: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:  # fmt: skip
+    """Per-symbol batch terms of the loss (see :mod:`rdpc_neural.synthetic_config`)."""
+    out = fwd["out"]
+    rate = fwd["code_bits"].mean() / config.block_length
+    if config.source == "binary":
+        pi = out
+        dist = (pi * (1 - x) + (1 - pi) * x).mean()
+        perc = (pi.mean(0) - x.mean(0)).abs().mean()
+        joint = torch.stack([((1 - s) * (1 - pi)).mean(0), ((1 - s) * pi).mean(0),
+                             (s * (1 - pi)).mean(0), (s * pi).mean(0)])  # fmt: skip
+        marg = torch.stack([joint[0] + joint[2], joint[1] + joint[3]])
+        clf = (_entropy_bits(joint).sum(0) - _entropy_bits(marg).sum(0)).mean()
+    else:
+        dist = ((out - x) ** 2).mean()
+        perc = ((out.sort(0).values - x.sort(0).values) ** 2).mean()
+        oc, sc = out - out.mean(0), s - s.mean(0)
+        var_o = (oc**2).mean(0)
+        resid = (sc**2).mean(0) - (oc * sc).mean(0) ** 2 / (var_o + 1e-12)
+        clf = (0.5 * torch.log2(2 * math.pi * math.e * resid.clamp_min(1e-12))).mean()
+    loss = rate + config.lambda_d * dist + config.lambda_p * perc + config.lambda_c * clf
+    return {"loss": loss, "rate": rate, "D": dist, "P": perc, "C": clf}
+
+
+# --------------------------------------------------------------------------- sampling
+def _sample(config: SyntheticConfig, source: Any, blocks: int,
+            rng: np.random.Generator) -> tuple[torch.Tensor, torch.Tensor]:  # fmt: skip
+    x, s = source.sample((blocks, config.block_length), rng=rng)
+    return (torch.from_numpy(np.asarray(x, dtype=np.float32)),
+            torch.from_numpy(np.asarray(s, dtype=np.float32)))  # fmt: skip
+
+
+def _dither(config: SyntheticConfig, blocks: int, rng: np.random.Generator) -> torch.Tensor:
+    step = 2.0 / (config.levels - 1)
+    u = (rng.random((blocks, config.latent_dim)) - 0.5) * step
+    return torch.from_numpy(u.astype(np.float32))
+
+
+def _held_out(config: SyntheticConfig, source: Any, split: str) -> tuple[torch.Tensor, ...]:
+    """(x, s, u) of the validation or test set: fixed by ``test_seed``, shared by all runs."""
+    blocks = config.val_blocks if split == "val" else config.test_blocks
+    data_id, dither_id = (
+        (_SPLIT_VAL, _SPLIT_VAL_DITHER) if split == "val" else (_SPLIT_TEST, _SPLIT_TEST_DITHER)
+    )
+    x, s = _sample(config, source, blocks, _rng(_TAG_TEST, config.test_seed, data_id))
+    u = _dither(config, blocks, _rng(_TAG_TEST, config.test_seed, dither_id))
+    return x, s, u
+
+
+# ------------------------------------------------------------------------- measurement
+def w2sq_to_gaussian(samples: NDArray[np.float64], var: float) -> NDArray[np.float64]:
+    r"""Exact :math:`W_2^2(N(0, \sigma^2), \hat\mu)` for the empirical law of each column.
+
+    With sorted atoms :math:`x_{(1)} \le \dots \le x_{(m)}` (weights 1/m), the optimal
+    coupling is monotone; with :math:`z_k = \Phi^{-1}(k/m)` and
+    :math:`\int z^2 \phi = \Phi(z) - z\phi(z)`, :math:`\int z \phi = -\phi(z)`:
+
+    .. math:: W_2^2 = \sigma^2 - 2\sigma \sum_k x_{(k)} (\phi(z_{k-1}) - \phi(z_k))
+              + \frac1m \sum_k x_{(k)}^2.
+
+    Parameters
+    ----------
+    samples : numpy.ndarray, shape (m,) or (m, n)
+        Samples (one empirical law per column).
+    var : float
+        :math:`\sigma^2 > 0` of the Gaussian.
+
+    Examples
+    --------
+    >>> float(w2sq_to_gaussian(np.array([0.5]), 1.0))  # E (Z - 0.5)^2
+    1.25
+    """
+    x = np.sort(np.asarray(samples, dtype=np.float64), axis=0)
+    m = x.shape[0]
+    sigma = math.sqrt(var)
+    z = stats.norm.ppf(np.arange(m + 1) / m)
+    phi = stats.norm.pdf(z)  # 0 at both infinite ends
+    weights = (phi[:-1] - phi[1:]).reshape((m,) + (1,) * (x.ndim - 1))
+    value = var - 2.0 * sigma * (weights * x).sum(0) + (x**2).mean(0)
+    return np.maximum(value, 0.0)
+
+
+def _mean_ci(values: NDArray[np.float64]) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """Per-column mean and standard error."""
+    m = values.shape[0]
+    return values.mean(0), values.std(0, ddof=1) / math.sqrt(m)
+
+
+def _code_probabilities(codec: SyntheticCodec, u: NDArray[np.float64]) -> NDArray[np.float64]:
+    """``p(k | u)`` in float64 for every symbol k: shape ``u.shape + (L,)``."""
+    levels, step = codec.quantizer.levels, codec.quantizer.step
+    masses = torch.softmax(codec.density.logits.detach().double(), -1).cpu().numpy()
+    bins = masses.shape[1]
+    cum = np.concatenate([np.zeros((masses.shape[0], 1)), masses.cumsum(-1)], axis=-1)
+    cum[:, -1] = 1.0
+    centers = np.linspace(-1.0, 1.0, levels)
+    lo = centers - u[..., None] - step / 2  # (..., d, L)
+    dims = np.arange(masses.shape[0]).reshape((1,) * (u.ndim - 1) + (-1, 1))
+
+    def cdf(t: NDArray[np.float64]) -> NDArray[np.float64]:
+        pos = (np.clip(t, -1.0, 1.0) + 1.0) * (bins / 2.0)
+        idx = np.clip(np.floor(pos), 0, bins - 1).astype(np.int64)
+        return cum[dims, idx] + masses[dims, idx] * (pos - idx)
+
+    prob = np.clip(cdf(lo + step) - cdf(lo), 0.0, 1.0)
+    return (1.0 - _UNIFORM_MIX) * prob + _UNIFORM_MIX / levels
+
+
+def symbol_probabilities(codec: SyntheticCodec, u: torch.Tensor) -> NDArray[np.float64]:
+    """Model probabilities ``p(k | u)`` of all L symbols for each dither value (float64).
+
+    Shape ``u.shape + (L,)``; every row sums to one.
+    """
+    return _code_probabilities(codec, u.double().cpu().numpy())
+
+
+def code_with_constriction(
+    probabilities: NDArray[np.float64], symbols: NDArray[np.integer]
+) -> tuple[int, NDArray[np.uint32]]:
+    """Entropy-code `symbols` (one categorical distribution per symbol) with an ANS coder.
+
+    Returns the bitstream size in bits and the stream; decoding it is checked here (a
+    ``RuntimeError`` if it does not give `symbols` back, which would be a bug).
+    """
+    import constriction
+
+    probs = np.ascontiguousarray(probabilities.reshape(-1, probabilities.shape[-1]))
+    flat = np.ascontiguousarray(np.asarray(symbols).reshape(-1).astype(np.int32))
+    family = constriction.stream.model.Categorical(perfect=False)
+    coder = constriction.stream.stack.AnsCoder()
+    coder.encode_reverse(flat, family, probs)
+    stream = np.asarray(coder.get_compressed(), dtype=np.uint32)
+    decoded = constriction.stream.stack.AnsCoder(stream).decode(family, probs)
+    if not np.array_equal(np.asarray(decoded, dtype=np.int32), flat):
+        raise RuntimeError("constriction stream did not decode to the transmitted symbols")
+    return 32 * int(stream.size), stream
+
+
+@torch.no_grad()
+def _forward_all(codec: SyntheticCodec, x: torch.Tensor,
+                 u: torch.Tensor) -> dict[str, NDArray[Any]]:  # fmt: skip
+    codec.eval()
+    parts: dict[str, list[NDArray[Any]]] = {"out": [], "symbols": []}
+    for i in range(0, len(x), _EVAL_BATCH):
+        y = codec.encode(x[i : i + _EVAL_BATCH])
+        q = codec.quantizer(y, u[i : i + _EVAL_BATCH])
+        parts["out"].append(codec.decode(q["z_hat"]).double().numpy())
+        parts["symbols"].append(q["symbols"].numpy())
+    codec.train()
+    return {k: np.concatenate(v) for k, v in parts.items()}
+
+
+def _code_lengths(codec: SyntheticCodec, symbols: NDArray[np.int64],
+                  u: torch.Tensor) -> NDArray[np.float64]:  # fmt: skip
+    """``sum_j -log2 p(k_j | u_j)`` per block (float64)."""
+    out = np.empty(len(symbols))
+    for i in range(0, len(symbols), _EVAL_BATCH):
+        probs = symbol_probabilities(codec, u[i : i + _EVAL_BATCH])
+        k = symbols[i : i + _EVAL_BATCH]
+        p = np.take_along_axis(probs, k[..., None], -1)[..., 0]
+        out[i : i + _EVAL_BATCH] = -np.log2(p).sum(-1)
+    return out
+
+
+def _per_letter_bound(config: SyntheticConfig, source: Any, family: str, d: NDArray[Any],
+                      p: NDArray[Any], c: NDArray[Any]) -> NDArray[np.float64]:  # fmt: skip
+    kw = {} if config.source == "binary" else {"perception": "w2"}
+    if family == "rdc":
+        return np.asarray(source.rdc(d, c), dtype=np.float64)
+    if family == "rpc":
+        return np.asarray(source.rpc(p, c, **kw), dtype=np.float64)
+    return np.asarray(source.rdpc(d, p, c, **kw), dtype=np.float64)
+
+
+def evaluate_synthetic(
+    codec: SyntheticCodec,
+    config: SyntheticConfig,
+    *,
+    split: str,
+    step: int,
+    code: bool = False,
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Measure the codec on the held-out `split` (``"val"`` or ``"test"``).
+
+    Returns
+    -------
+    row : dict
+        One metrics row (:data:`~rdpc_neural.synthetic_results.SYNTHETIC_COLUMNS`).
+    per_letter : dict
+        Per-position arrays (lists) of D, P, C, their standard errors and the bounds.
+    """
+    source = config.theory_source()
+    n = config.block_length
+    x, s, u = _held_out(config, source, split)
+    res = _forward_all(codec, x, u)
+    out, symbols = res["out"], res["symbols"]
+    xn, sn = x.double().numpy(), s.double().numpy()
+    lengths = _code_lengths(codec, symbols, u)
+    rate = float(lengths.mean()) / n
+    rate_se = float(lengths.std(ddof=1)) / math.sqrt(len(lengths)) / n
+
+    # The label predictor is fit on training samples (the training stream), never held-out.
+    fit_rng = _rng(_TAG_TRAIN, config.seed, _STREAM_FIT)
+    x_fit, s_fit = _sample(config, source, config.fit_blocks, fit_rng)
+    u_fit = _dither(config, config.fit_blocks, fit_rng)
+    out_fit = _forward_all(codec, x_fit, u_fit)["out"]
+    sf = s_fit.double().numpy()
+
+    binary = config.source == "binary"
+    # Upper ends of the 3n per-letter constraints (one-sided, Bonferroni) for the bound.
+    z_bonf = float(stats.norm.ppf(1 - _ALPHA / (3 * n)))
+    if binary:
+        d_samples = out * (1 - xn) + (1 - out) * xn
+        d_mean, d_se = _mean_ci(d_samples)
+        q_mean, q_se = _mean_ci(out)
+        p_mean = np.abs(q_mean - config.p)
+        p_se, p_hi = q_se, p_mean + z_bonf * q_se
+        p_ci = _Z95 * q_se
+        # Soft 2x2 table of (S_i, Xhat_i) on the fit set, add-1/2 smoothing.
+        counts = np.stack([((1 - sf) * (1 - out_fit)).sum(0), ((1 - sf) * out_fit).sum(0),
+                           (sf * (1 - out_fit)).sum(0), (sf * out_fit).sum(0)]) + 0.5  # fmt: skip
+        q_s1_given_0 = counts[2] / (counts[0] + counts[2])
+        q_s1_given_1 = counts[3] / (counts[1] + counts[3])
+
+        def nll(q1: NDArray[Any], sv: NDArray[Any]) -> NDArray[Any]:
+            return -(sv * np.log2(q1) + (1 - sv) * np.log2(1 - q1))
+
+        c_samples = out * nll(q_s1_given_1, sn) + (1 - out) * nll(q_s1_given_0, sn)
+    else:
+        d_samples = (out - xn) ** 2
+        d_mean, d_se = _mean_ci(d_samples)
+        chunks = np.stack([w2sq_to_gaussian(c, config.var_x)
+                           for c in np.array_split(out, _W2_CHUNKS, axis=0)])  # fmt: skip
+        p_mean, p_se = _mean_ci(chunks)
+        dof = _W2_CHUNKS - 1
+        p_hi = p_mean + float(stats.t.ppf(1 - _ALPHA / (3 * n), dof)) * p_se
+        p_ci = float(stats.t.ppf(1 - _ALPHA / 2, dof)) * p_se
+        # Linear-Gaussian predictor S_i ~ N(a Xhat_i + b, sigma^2) by least squares.
+        oc = out_fit - out_fit.mean(0)
+        var_o = (oc**2).mean(0)
+        a = np.where(var_o > 0, (oc * (sf - sf.mean(0))).mean(0) / np.maximum(var_o, 1e-300), 0.0)
+        b = sf.mean(0) - a * out_fit.mean(0)
+        sigma2 = np.maximum(((sf - a * out_fit - b) ** 2).mean(0), 1e-300)
+        resid = sn - a * out - b
+        c_samples = 0.5 * np.log2(2 * math.pi * sigma2) + resid**2 / (2 * sigma2 * _LN2)
+    c_mean, c_se = _mean_ci(c_samples)
+    d_hi = d_mean + z_bonf * d_se
+    c_hi = c_mean + z_bonf * c_se
+    family = config.family
+    bound_i = _per_letter_bound(config, source, family, d_mean, p_mean, c_mean)
+    bound_lo_i = _per_letter_bound(config, source, family, d_hi, p_hi, c_hi)
+    rdpc_i = _per_letter_bound(config, source, "rdpc", d_mean, p_mean, c_mean)
+    bound, bound_lo = float(bound_i.mean()), float(bound_lo_i.mean())
+    rate_ci = _Z95 * rate_se
+    # CIs of the per-block means (positions of one block are not independent).
+    d_ci = _Z95 * float(d_samples.mean(1).std(ddof=1)) / math.sqrt(len(d_samples))
+    c_ci = _Z95 * float(c_samples.mean(1).std(ddof=1)) / math.sqrt(len(c_samples))
+    row: dict[str, Any] = {
+        "step": step,
+        "split": split,
+        "n_blocks": len(xn),
+        "rate_bits": rate,
+        "rate_ci_bits": rate_ci,
+        "nominal_bits": config.nominal_bits,
+        "D_hamming" if binary else "D_mse": float(d_mean.mean()),
+        "D_ci": d_ci,
+        "P_tv" if binary else "P_w2sq": float(p_mean.mean()),
+        "P_ci": float(np.max(p_ci)),
+        "C_bits": float(c_mean.mean()),
+        "C_ci_bits": c_ci,
+        "bound_bits": bound,
+        "bound_lo_bits": bound_lo,
+        "bound_rdpc_bits": float(rdpc_i.mean()),
+        "gap_bits": rate - bound if math.isfinite(bound) else None,
+        "above_bound": int(rate - rate_ci >= bound_lo),
+    }
+    if code:
+        m = config.coded_blocks
+        probs = symbol_probabilities(codec, u[:m])
+        bits, _ = code_with_constriction(probs, symbols[:m])
+        row["coded_bits"] = bits / (m * n)
+        row["coded_estimate_bits"] = float(lengths[:m].sum()) / (m * n)
+    per_letter = {
+        "D": d_mean.tolist(), "D_se": d_se.tolist(), "D_hi": d_hi.tolist(),
+        "P": p_mean.tolist(), "P_se": np.broadcast_to(p_se, p_mean.shape).tolist(),
+        "P_hi": p_hi.tolist(), "C": c_mean.tolist(), "C_se": c_se.tolist(),
+        "C_hi": c_hi.tolist(), "bound": bound_i.tolist(), "bound_lo": bound_lo_i.tolist(),
+        "bound_rdpc": rdpc_i.tolist(), "z_bonferroni": z_bonf,
+    }  # fmt: skip
+    return row, per_letter
+
+
+# --------------------------------------------------------------------------- run files
+def _json_safe(row: dict[str, Any]) -> dict[str, Any]:
+    return {k: (None if isinstance(v, float) and not math.isfinite(v) else v)
+            for k, v in row.items()}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class SyntheticRunResult:
+    """Outcome of :func:`train_synthetic_run`."""
+
+    path: Path
+    config: SyntheticConfig
+    finished: bool
+    step: int
+    rows: list[dict[str, Any]] = field(default_factory=list)
+    summary: dict[str, Any] | None = None
+
+    @property
+    def final(self) -> dict[str, Any] | None:
+        """The final (test) row, if finished."""
+        return self.rows[-1] if self.finished and self.rows else None
+
+
+def synthetic_run_paths(runs_root: str | os.PathLike[str], preset: str,
+                        config: SyntheticConfig) -> RunPaths:  # fmt: skip
+    """``<runs_root>/<preset>/<synthetic_config_hash(config)>``."""
+    if not preset or "/" in preset or preset.startswith("."):
+        raise ValueError(f"`preset` must be a plain folder name; got {preset!r}.")
+    return RunPaths(Path(runs_root) / preset / synthetic_config_hash(config))
+
+
+def _write_config(paths: RunPaths, config: SyntheticConfig, preset: str) -> None:
+    meta = {
+        "kind": RUN_KIND,
+        "config": config.to_dict(),
+        "hash": synthetic_config_hash(config),
+        "preset": preset,
+        "family": config.family,
+        "nominal_bits": config.nominal_bits,
+        "rdpc_version": package_version(),
+        "git_sha": git_sha(),
+    }
+    if paths.config.is_file():
+        old = json.loads(paths.config.read_text())
+        if old.get("hash") != meta["hash"] or old.get("config") != meta["config"]:
+            raise ValueError(f"{paths.config} holds another config (hash {old.get('hash')}).")
+        return
+    atomic_write_json(paths.config, meta)
+
+
+def _finished(paths: RunPaths, config: SyntheticConfig) -> SyntheticRunResult:
+    summary = json.loads(paths.summary.read_text())
+    rows = read_synthetic_metrics(paths.metrics)
+    return SyntheticRunResult(paths.root, config, True, config.steps, rows, summary)
+
+
+def train_synthetic_run(
+    config: SyntheticConfig,
+    runs_root: str | os.PathLike[str],
+    preset: str = "custom",
+    *,
+    max_steps_this_call: int | None = None,
+    progress: bool = False,
+    position: int = 0,
+) -> SyntheticRunResult:
+    """Train (or resume, or just read) the run of `config` in ``<runs_root>/<preset>/<hash>``.
+
+    Every step draws fresh blocks from the source with a generator seeded by
+    ``(seed, step)``, so a run resumed from its last checkpoint reproduces the uninterrupted
+    run exactly. ``max_steps_this_call`` stops early as an interruption would (for tests).
+    """
+    paths = synthetic_run_paths(runs_root, preset, config)
+    if paths.is_finished():
+        return _finished(paths, config)
+    paths.root.mkdir(parents=True, exist_ok=True)
+    with file_lock(paths.root / ".lock"):
+        if paths.is_finished():
+            return _finished(paths, config)
+        _write_config(paths, config, preset)
+        return _train_locked(config, paths, preset, max_steps_this_call, progress, position)
+
+
+def _train_locked(config: SyntheticConfig, paths: RunPaths, preset: str,
+                  max_steps_this_call: int | None, progress: bool,
+                  position: int) -> SyntheticRunResult:  # fmt: skip
+    source = config.theory_source()
+    codec = build_synthetic_codec(config)
+    nets = [p for name, p in codec.named_parameters() if not name.startswith("density.")]
+    opt = torch.optim.Adam([{"params": nets, "lr": config.lr},
+                            {"params": list(codec.density.parameters()),
+                             "lr": config.density_lr}])  # fmt: skip
+    base_lrs = [config.lr, config.density_lr]
+    step, rows, train_seconds = 0, [], 0.0
+    if paths.checkpoint.is_file():
+        ckpt = torch.load(paths.checkpoint, map_location="cpu", weights_only=True)
+        codec.load_state_dict(ckpt["codec"])
+        opt.load_state_dict(ckpt["opt"])
+        step, rows = int(ckpt["step"]), [r for r in ckpt["rows"] if r["split"] != "test"]
+        train_seconds = float(ckpt["train_seconds"])
+
+    def save_checkpoint() -> None:
+        atomic_torch_save(paths.checkpoint, {
+            "step": step, "rows": rows, "train_seconds": train_seconds,
+            "codec": codec.state_dict(), "opt": opt.state_dict(),
+        })  # fmt: skip
+        write_synthetic_metrics(paths.metrics, rows)
+
+    bar = None
+    if progress:
+        from tqdm.auto import tqdm
+
+        desc = (f"{config.source[0]} n={config.block_length} λ=({config.lambda_d:g},"
+                f"{config.lambda_p:g},{config.lambda_c:g})")  # fmt: skip
+        bar = tqdm(total=config.steps, initial=step, desc=desc, position=position, leave=False,
+                   dynamic_ncols=True, mininterval=0.5)  # fmt: skip
+    decay_at = round(config.lr_decay_at * config.steps)
+    codec.train()
+    done_this_call = 0
+    t0 = time.perf_counter()
+    try:
+        while step < config.steps:
+            if max_steps_this_call is not None and done_this_call >= max_steps_this_call:
+                return SyntheticRunResult(paths.root, config, False, step, rows)
+            factor = config.lr_decay_factor if step >= decay_at else 1.0
+            for group, lr in zip(opt.param_groups, base_lrs, strict=True):
+                group["lr"] = lr * factor
+            rng = _rng(_TAG_TRAIN, config.seed, _STREAM_STEP, step)
+            x, s = _sample(config, source, config.batch_size, rng)
+            u = _dither(config, config.batch_size, rng)
+            terms = _loss_terms(config, x, s, codec(x, u))
+            opt.zero_grad(set_to_none=True)
+            terms["loss"].backward()
+            opt.step()
+            if not math.isfinite(terms["loss"].item()):
+                raise FloatingPointError(f"loss became {terms['loss'].item()} at step {step}")
+            step += 1
+            done_this_call += 1
+            if bar is not None:
+                bar.update(1)
+                if step % 100 == 0:
+                    bar.set_postfix({k: f"{v.item():.3g}" for k, v in terms.items()},
+                                    refresh=False)  # fmt: skip
+            if step % config.eval_every == 0 and step < config.steps:
+                train_seconds += time.perf_counter() - t0
+                rows.append(evaluate_synthetic(codec, config, split="val", step=step)[0])
+                save_checkpoint()
+                t0 = time.perf_counter()
+    finally:
+        if bar is not None:
+            bar.close()
+    train_seconds += time.perf_counter() - t0
+    t_eval = time.perf_counter()
+    final, per_letter = evaluate_synthetic(codec, config, split="test", step=step, code=True)
+    eval_seconds = time.perf_counter() - t_eval
+    rows = [r for r in rows if r["split"] != "test"] + [final]
+    write_synthetic_metrics(paths.metrics, rows)
+    atomic_torch_save(
+        paths.checkpoint,
+        {
+            "step": step,
+            "rows": rows,
+            "train_seconds": train_seconds,
+            "codec": codec.state_dict(),
+            "opt": opt.state_dict(),
+        },
+    )
+    summary = {
+        "status": "finished",
+        "kind": RUN_KIND,
+        "hash": synthetic_config_hash(config),
+        "preset": preset,
+        "family": config.family,
+        "source": config.source,
+        "block_length": config.block_length,
+        "steps": step,
+        "train_seconds": train_seconds,
+        "final_eval_seconds": eval_seconds,
+        "torch_threads": torch.get_num_threads(),
+        "final": _json_safe(final),
+        "per_letter": {k: ([None if not math.isfinite(v) else v for v in val]
+                           if isinstance(val, list) else val)
+                       for k, val in per_letter.items()},
+    }  # fmt: skip
+    atomic_write_json(paths.summary, summary)
+    return SyntheticRunResult(paths.root, config, True, step, rows, summary)
+
+
+# ------------------------------------------------------------------------------ sweeps
+def plan_synthetic_sweep(preset: str, runs_root: str | os.PathLike[str],
+                         overrides: Sequence[str] = ()
+                         ) -> tuple[list[SyntheticConfig], list[SyntheticConfig]]:  # fmt: skip
+    """``(all configs, configs still to run)`` of `preset` with ``key=value`` `overrides`."""
+    configs = [apply_synthetic_overrides(c, overrides)
+               for c in get_synthetic_preset(preset).configs()]  # fmt: skip
+    if len({synthetic_config_hash(c) for c in configs}) != len(configs):
+        raise ValueError(f"preset {preset!r} with these overrides has duplicate runs.")
+    pending = [c for c in configs
+               if not synthetic_run_paths(runs_root, preset, c).is_finished()]  # fmt: skip
+    return configs, pending
+
+
+def _worker_init(threads: int) -> None:
+    torch.set_num_threads(threads)
+
+
+def _worker_run(config: SyntheticConfig, runs_root: str, preset: str) -> bool:
+    return train_synthetic_run(config, runs_root, preset).finished
+
+
+def run_synthetic_sweep(
+    preset: str,
+    runs_root: str | os.PathLike[str],
+    *,
+    overrides: Sequence[str] = (),
+    jobs: int = 1,
+    threads_per_job: int = 1,
+    progress: bool = True,
+    limit: int | None = None,
+) -> dict[str, Any]:
+    """Train the missing runs of a synthetic `preset`; return (and write to
+    ``<runs_root>/<preset>/sweep.json``) a report with counts, failures and wall time."""
+    for name, v in (("jobs", jobs), ("threads_per_job", threads_per_job)):
+        if isinstance(v, bool) or not isinstance(v, int) or v < 1:
+            raise ValueError(f"`{name}` must be an integer >= 1; got {v!r}.")
+    t0 = time.perf_counter()
+    configs, pending = plan_synthetic_sweep(preset, runs_root, overrides)
+    skipped = len(configs) - len(pending)
+    if limit is not None:
+        pending = pending[:limit]
+    root = str(Path(runs_root).resolve())
+    failed: dict[str, str] = {}
+    done = 0
+    bar = None
+    if progress:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=len(pending), desc=f"sweep {preset}", position=0, unit="run",
+                   dynamic_ncols=True)  # fmt: skip
+    try:
+        if jobs == 1:
+            old = torch.get_num_threads()
+            torch.set_num_threads(threads_per_job)
+            try:
+                for c in pending:
+                    try:
+                        train_synthetic_run(c, root, preset, progress=progress, position=1)
+                        done += 1
+                    except Exception as exc:  # keep going; reported at the end
+                        failed[synthetic_config_hash(c)] = f"{type(exc).__name__}: {exc}"
+                    if bar is not None:
+                        bar.update(1)
+            finally:
+                torch.set_num_threads(old)
+        else:
+            import multiprocessing as mp
+            from concurrent.futures import ProcessPoolExecutor, as_completed
+
+            ctx = mp.get_context("spawn")
+            with ProcessPoolExecutor(jobs, mp_context=ctx, initializer=_worker_init,
+                                     initargs=(threads_per_job,)) as pool:  # fmt: skip
+                futures = {pool.submit(_worker_run, c, root, preset): c for c in pending}
+                for fut in as_completed(futures):
+                    exc = fut.exception()
+                    if exc is None:
+                        done += 1
+                    else:
+                        failed[synthetic_config_hash(futures[fut])] = f"{type(exc).__name__}: {exc}"
+                    if bar is not None:
+                        bar.update(1)
+    finally:
+        if bar is not None:
+            bar.close()
+    report = {
+        "preset": preset,
+        "total": len(configs),
+        "skipped": skipped,
+        "finished": done,
+        "failed": failed,
+        "wall_seconds": time.perf_counter() - t0,
+        "jobs": jobs,
+        "threads_per_job": threads_per_job,
+        "overrides": list(overrides),
+        "cpu_count": os.cpu_count(),
+        "load_average_at_end": list(os.getloadavg()) if hasattr(os, "getloadavg") else None,
+    }
+    atomic_write_json(Path(root) / preset / "sweep.json", report)
+    return report

@@ -1,0 +1,384 @@
+"""Configs and presets of neural codecs on the theoretical sources (torch-free).
+
+A :class:`SyntheticConfig` fixes everything that can change one run of a neural codec trained
+on i.i.d. blocks of :class:`rdpc_theory.BinarySource` or :class:`rdpc_theory.GaussianSource`
+samples (see :mod:`rdpc_neural.synthetic` for the codec, the honest rate and the bounds).
+
+Loss per training step, every term **per source symbol**::
+
+    loss = rate_bits + lambda_d * D + lambda_p * P + lambda_c * C_term
+
+* ``rate_bits``: code length of the transmitted symbols given the shared dither under the
+  learned density model, ``-log2 p(k | u)`` summed over the latent coordinates, divided by
+  the block length n (bits per source symbol).
+* ``D``: Hamming distortion ``P(X_i != Xhat_i)`` in [0, 1] (binary; exact expectation given
+  the code) or mean squared error in units of X squared (Gaussian).
+* ``P``: per-letter perception averaged over the n positions: total variation
+  ``|P(Xhat_i = 1) - P(X_i = 1)|`` on the batch (binary), or the squared 2-Wasserstein
+  distance between the batch marginals of ``X_i`` and ``Xhat_i`` (Gaussian; sorted samples).
+* ``C_term``: plug-in ``H(S_i | Xhat_i)`` in bits from the batch's soft joint table
+  (binary), or ``1/2 log2(2 pi e Var(S_i - a Xhat_i - b))`` with the least-squares a, b of the
+  batch (Gaussian), averaged over positions.
+
+So ``lambda_d`` is in bits per unit of distortion, ``lambda_p`` in bits per unit of TV or
+W2^2, ``lambda_c`` dimensionless (bits per bit). For the Gaussian source the Lagrangian of
+R(D) = 1/2 log2(var_x / D) is minimized at ``D = 1 / (2 ln 2 lambda_d)``; for the binary one
+at ``D = 1 / (1 + 2^lambda_d)``: a useful guide to choose grids.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import itertools
+import json
+import math
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from .config import parse_override
+
+__all__ = [
+    "SOURCES",
+    "FAMILIES",
+    "SYNTHETIC_GRAD_MODES",
+    "SyntheticConfig",
+    "synthetic_config_hash",
+    "apply_synthetic_overrides",
+    "SyntheticPreset",
+    "SYNTHETIC_PRESETS",
+    "synthetic_preset_names",
+    "get_synthetic_preset",
+    "RUN_KIND",
+]
+
+SOURCES: tuple[str, ...] = ("binary", "gaussian")
+FAMILIES: tuple[str, ...] = ("rdc", "rpc", "rdpc")
+SYNTHETIC_GRAD_MODES: tuple[str, ...] = ("straight-through", "soft-to-hard")
+#: The ``kind`` recorded in the config.json of these run directories.
+RUN_KIND = "synthetic"
+_PAPER_COV = 0.9 * math.sqrt(0.5)  # the paper's rho = 0.9 with var_x = 1, var_s = 0.5
+
+
+def _check_int(name: str, value: object, low: int, high: float = math.inf) -> None:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValueError(f"`{name}` must be an integer; got {value!r}.")
+    if value < low or value > high:
+        rng = f">= {low}" if high == math.inf else f"in [{low}, {high:g}]"
+        raise ValueError(f"`{name}` must be {rng}; got {value}.")
+
+
+def _check_float(name: str, value: object, low: float, high: float = math.inf,
+                 *, low_open: bool = False) -> None:  # fmt: skip
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError(f"`{name}` must be a real number; got {value!r}.")
+    v = float(value)
+    if not math.isfinite(v):
+        raise ValueError(f"`{name}` must be finite; got {v:g}.")
+    if (v <= low if low_open else v < low) or v > high:
+        if high == math.inf:
+            rng = f"{'>' if low_open else '>='} {low:g}"
+        else:
+            rng = f"in {'(' if low_open else '['}{low:g}, {high:g}]"
+        raise ValueError(f"`{name}` must be {rng}; got {v:g}.")
+
+
+@dataclass(frozen=True)
+class SyntheticConfig:
+    """One neural codec run on a theoretical source.
+
+    Parameters
+    ----------
+    source : {"binary", "gaussian"}
+        ``BinarySource(p, eps)`` (Hamming distortion, TV perception, label
+        ``S = X xor N``) or ``GaussianSource(var_x, var_s, cov)`` (MSE, W2^2 perception,
+        jointly Gaussian label).
+    p, eps : float
+        Binary source parameters (used when ``source == "binary"``).
+    var_x, var_s, cov : float
+        Gaussian source parameters (used when ``source == "gaussian"``); defaults are the
+        paper's theory figure (rho = 0.9).
+    block_length : int
+        n, the number of i.i.d. source symbols coded together (>= 1).
+    latent_dim : int
+        d, latent coordinates per block (>= 1).
+    levels : int
+        L, quantizer levels on [-1, 1] (>= 2); nominal rate ``d log2 L / n`` bits/symbol.
+    hidden, depth : int
+        Width and number of hidden layers of the MLP encoder and decoder.
+    density_bins : int
+        Bins of the learned piecewise-linear CDF of each latent coordinate (>= 2).
+    lambda_d, lambda_p, lambda_c : float
+        Loss weights (>= 0; ``lambda_d`` and ``lambda_c`` not both 0 ...), see the module
+        docstring for their scales. ``lambda_p = 0`` makes the run an RDC point,
+        ``lambda_d = 0`` an RPC point, otherwise an RDPC point (:attr:`family`).
+    grad_mode : {"straight-through", "soft-to-hard"}
+        Quantizer gradient. With the subtractive dither, straight-through gives exactly the
+        additive-uniform-noise relaxation ``y + e`` whose code length *is* the real one in
+        distribution (the default).
+    steps, batch_size : int
+        Optimisation steps and blocks per step (fresh source samples every step).
+    lr, density_lr : float
+        Adam learning rates of the networks and of the density model.
+    lr_decay_at, lr_decay_factor : float
+        Learning rates are multiplied by the factor after ``round(lr_decay_at * steps)``.
+    eval_every : int
+        Validation row and checkpoint every this many steps.
+    val_blocks, test_blocks, fit_blocks : int
+        Sizes of the validation set (periodic rows), the held-out test set (final row, CIs)
+        and the training sample on which the label predictor of the C bound is fit.
+    coded_blocks : int
+        Held-out blocks entropy-coded into a real bitstream (``constriction``) at the end.
+    test_seed : int
+        Seed of the held-out sets (validation, test and evaluation dither); the same for all
+        runs so that they are scored on the same samples.
+    seed : int
+        Seed of initialisation, training samples and training dither.
+    """
+
+    source: str = "gaussian"
+    p: float = 0.3
+    eps: float = 0.1
+    var_x: float = 1.0
+    var_s: float = 0.5
+    cov: float = _PAPER_COV
+    block_length: int = 4
+    latent_dim: int = 4
+    levels: int = 16
+    hidden: int = 128
+    depth: int = 2
+    density_bins: int = 64
+    lambda_d: float = 4.0
+    lambda_p: float = 0.0
+    lambda_c: float = 0.0
+    grad_mode: str = "straight-through"
+    steps: int = 3000
+    batch_size: int = 512
+    lr: float = 2e-3
+    density_lr: float = 1e-2
+    lr_decay_at: float = 0.7
+    lr_decay_factor: float = 0.1
+    eval_every: int = 1000
+    val_blocks: int = 8192
+    test_blocks: int = 65536
+    fit_blocks: int = 65536
+    coded_blocks: int = 16384
+    test_seed: int = 20250501
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if self.source not in SOURCES:
+            raise ValueError(
+                f"`source` must be one of {', '.join(map(repr, SOURCES))}; got {self.source!r}."
+            )
+        for name in ("p", "eps", "var_x", "var_s", "cov"):
+            _check_float(name, getattr(self, name), -math.inf)
+        self.theory_source()  # the rdpc_theory classes validate their own parameters
+        _check_int("block_length", self.block_length, 1)
+        _check_int("latent_dim", self.latent_dim, 1)
+        _check_int("levels", self.levels, 2)
+        _check_int("hidden", self.hidden, 1)
+        _check_int("depth", self.depth, 0)
+        _check_int("density_bins", self.density_bins, 2)
+        for name in ("lambda_d", "lambda_p", "lambda_c"):
+            _check_float(name, getattr(self, name), 0.0)
+        if self.lambda_d == 0 and self.lambda_p == 0 and self.lambda_c == 0:
+            raise ValueError(
+                "at least one of `lambda_d`, `lambda_p`, `lambda_c` must be > 0; got all 0."
+            )
+        if self.grad_mode not in SYNTHETIC_GRAD_MODES:
+            raise ValueError(
+                f"`grad_mode` must be one of {', '.join(map(repr, SYNTHETIC_GRAD_MODES))}; "
+                f"got {self.grad_mode!r}."
+            )
+        _check_int("steps", self.steps, 1)
+        _check_int("batch_size", self.batch_size, 2)
+        _check_float("lr", self.lr, 0.0, low_open=True)
+        _check_float("density_lr", self.density_lr, 0.0, low_open=True)
+        _check_float("lr_decay_at", self.lr_decay_at, 0.0, 1.0)
+        _check_float("lr_decay_factor", self.lr_decay_factor, 0.0, 1.0, low_open=True)
+        _check_int("eval_every", self.eval_every, 1)
+        _check_int("val_blocks", self.val_blocks, 16)
+        # The W2 estimate splits the test set into 16 chunks of at least 16 samples.
+        _check_int("test_blocks", self.test_blocks, 256)
+        _check_int("fit_blocks", self.fit_blocks, 16)
+        _check_int("coded_blocks", self.coded_blocks, 1)
+        _check_int("test_seed", self.test_seed, 0)
+        _check_int("seed", self.seed, 0)
+        if self.coded_blocks > self.test_blocks:
+            raise ValueError(
+                f"`coded_blocks` must be <= `test_blocks` ({self.test_blocks}); "
+                f"got {self.coded_blocks}."
+            )
+
+    # -- derived -------------------------------------------------------------------------
+    def theory_source(self) -> Any:
+        """The :mod:`rdpc_theory` source object (``BinarySource`` or ``GaussianSource``)."""
+        from rdpc_theory import BinarySource, GaussianSource
+
+        if self.source == "binary":
+            return BinarySource(p=self.p, eps=self.eps)
+        return GaussianSource(var_x=self.var_x, var_s=self.var_s, cov=self.cov)
+
+    @property
+    def family(self) -> str:
+        """``"rpc"`` if ``lambda_d == 0``, else ``"rdc"`` if ``lambda_p == 0``, else ``"rdpc"``:
+        which bound the run's operating point is compared with."""
+        if self.lambda_d == 0:
+            return "rpc"
+        return "rdc" if self.lambda_p == 0 else "rdpc"
+
+    @property
+    def nominal_bits(self) -> float:
+        """Fixed-length rate ``d log2 L / n`` in bits per source symbol."""
+        return self.latent_dim * math.log2(self.levels) / self.block_length
+
+    # -- serialisation -------------------------------------------------------------------
+    def replace(self, **changes: Any) -> SyntheticConfig:
+        """A copy with `changes` applied (validated again)."""
+        return dataclasses.replace(self, **changes)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-able dict."""
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> SyntheticConfig:
+        """Inverse of :meth:`to_dict`; unknown keys raise ``ValueError`` naming them."""
+        if not isinstance(data, Mapping):
+            raise ValueError(f"`config` must be a mapping; got {data!r}.")
+        fields = {f.name: f for f in dataclasses.fields(cls)}
+        unknown = sorted(set(data) - set(fields))
+        if unknown:
+            raise ValueError(
+                f"unknown SyntheticConfig key(s) {', '.join(unknown)}; "
+                f"valid keys: {', '.join(sorted(fields))}."
+            )
+        kwargs = {}
+        for k, v in data.items():
+            is_float = fields[k].type in ("float", float)
+            if is_float and isinstance(v, int) and not isinstance(v, bool):
+                v = float(v)
+            kwargs[k] = v
+        return cls(**kwargs)
+
+
+def synthetic_config_hash(config: SyntheticConfig, length: int = 12) -> str:
+    """Short SHA-256 of the canonical JSON of `config`: the run directory name.
+
+    >>> c = SyntheticConfig()
+    >>> synthetic_config_hash(c) == synthetic_config_hash(SyntheticConfig.from_dict(c.to_dict()))
+    True
+    """
+    text = json.dumps(config.to_dict(), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()[:length]
+
+
+def apply_synthetic_overrides(
+    config: SyntheticConfig, overrides: Iterable[str | tuple[str, Any]]
+) -> SyntheticConfig:
+    """Apply ``key=value`` overrides; unknown keys and bad values raise ``ValueError``.
+
+    >>> apply_synthetic_overrides(SyntheticConfig(), ["steps=10"]).steps
+    10
+    """
+    data = config.to_dict()
+    for item in overrides:
+        key, value = parse_override(item) if isinstance(item, str) else item
+        if key not in data:
+            raise ValueError(f"unknown config key {key!r}; valid keys: {', '.join(sorted(data))}.")
+        data[key] = value
+    return SyntheticConfig.from_dict(data)
+
+
+# ---------------------------------------------------------------------------------- presets
+@dataclass(frozen=True)
+class SyntheticPreset:
+    """A named list of synthetic runs."""
+
+    name: str
+    description: str
+    build: Callable[[], list[SyntheticConfig]]
+
+    def configs(self) -> list[SyntheticConfig]:
+        """Every run, in a fixed order."""
+        return self.build()
+
+    def __len__(self) -> int:
+        return len(self.build())
+
+
+# Codec per (source, block length): d = n latent coordinates; L = 16 levels leave room for
+# ~3 bits per Gaussian coordinate, L = 8 for the binary source (at most H_b(p) = 0.88 bit).
+def _base(source: str, n: int, **kw: Any) -> SyntheticConfig:
+    levels = 16 if source == "gaussian" else 8
+    return SyntheticConfig(source=source, block_length=n, latent_dim=n, levels=levels, **kw)
+
+
+# lambda grids (see the module docstring for the scales). Gaussian: lambda_d 1.5 ... 12 spans
+# D ~ 0.48 ... 0.06 (R(D) ~ 0.5 ... 2 bits); binary: lambda_d 1.5 ... 4.5 spans D ~ 0.26 ...
+# 0.04. The C weights move the points across the (D, C) plane; the RPC points (lambda_d = 0)
+# use only perception and classification; RDPC points add perception to mid-range lambda_d.
+_GRIDS: dict[str, dict[str, list[tuple[float, float, float]]]] = {
+    "gaussian": {
+        "rdc": [(ld, 0.0, lc) for ld in (1.5, 3.0, 6.0, 12.0) for lc in (0.0, 2.0)],
+        "rpc": [(0.0, lp, lc) for lp in (2.0, 20.0) for lc in (1.0, 2.0, 4.0)],
+        "rdpc": [(3.0, lp, lc) for lp in (1.0, 10.0) for lc in (0.0, 2.0)],
+    },
+    "binary": {
+        "rdc": [(ld, 0.0, lc) for ld in (1.5, 2.5, 3.5, 4.5) for lc in (0.0, 2.0)],
+        "rpc": [(0.0, lp, lc) for lp in (2.0, 20.0) for lc in (2.0, 4.0, 8.0)],
+        "rdpc": [(2.5, lp, lc) for lp in (2.0, 20.0) for lc in (0.0, 2.0)],
+    },
+}
+
+
+def _grid_configs(block_lengths: tuple[int, ...], families: tuple[str, ...],
+                  thin: int = 1, **kw: Any) -> list[SyntheticConfig]:  # fmt: skip
+    out = []
+    for source, n in itertools.product(SOURCES, block_lengths):
+        for fam in families:
+            for ld, lp, lc in _GRIDS[source][fam][::thin]:
+                out.append(_base(source, n, lambda_d=ld, lambda_p=lp, lambda_c=lc, **kw))
+    return out
+
+
+def _tiny() -> list[SyntheticConfig]:
+    small = {"steps": 300, "batch_size": 256, "eval_every": 150, "hidden": 32, "val_blocks": 1024,
+             "test_blocks": 8192, "fit_blocks": 8192, "coded_blocks": 2048}  # fmt: skip
+    return [
+        _base("gaussian", 4, lambda_d=3.0, lambda_c=1.0, **small),
+        _base("binary", 4, lambda_d=2.5, lambda_c=1.0, **small),
+    ]
+
+
+_PRESETS: dict[str, tuple[str, Callable[[], list[SyntheticConfig]]]] = {
+    "synthetic-tiny": (
+        "2 runs (Gaussian and binary, n = 4, 300 steps): a smoke test in seconds", _tiny),
+    "synthetic-quick": (
+        "both sources, n in {1, 4}, a few RDC/RPC/RDPC points each, 1500 steps",
+        lambda: _grid_configs((1, 4), FAMILIES, thin=3, steps=1500, eval_every=500)),
+    "synthetic-full": (
+        "both sources, n in {1, 4, 16}, full RDC/RPC/RDPC lambda grids, 3000 steps",
+        lambda: _grid_configs((1, 4, 16), FAMILIES)),
+}  # fmt: skip
+
+SYNTHETIC_PRESETS: tuple[str, ...] = tuple(_PRESETS)
+
+
+def synthetic_preset_names() -> tuple[str, ...]:
+    """All synthetic preset names."""
+    return SYNTHETIC_PRESETS
+
+
+def get_synthetic_preset(name: str) -> SyntheticPreset:
+    """The synthetic preset called `name` (``ValueError`` listing the names otherwise).
+
+    >>> len(get_synthetic_preset("synthetic-tiny"))
+    2
+    """
+    if name not in _PRESETS:
+        raise ValueError(f"`preset` must be one of {', '.join(SYNTHETIC_PRESETS)}; got {name!r}.")
+    desc, build = _PRESETS[name]
+    return SyntheticPreset(name, desc, build)
