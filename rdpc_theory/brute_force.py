@@ -47,7 +47,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy.optimize import brentq, elementwise, minimize_scalar
-from scipy.special import entr
+from scipy.special import entr, expit
 
 from ._validation import check_choice, check_interval, check_scalar
 from .units import log_base
@@ -128,8 +128,11 @@ def _feasible_root(
     x_in = np.asarray(x_in, dtype=np.float64)
     x_out = np.asarray(x_out, dtype=np.float64)
     f_in = f(x_in, *args)
+    f_out = f(x_out, *args)
     out = np.array(x_in, copy=True)
-    todo = f_in < 0.0
+    whole = f_out <= 0.0  # no sign change (rounding at a boundary): the far end is feasible
+    out[whole] = x_out[whole]
+    todo = (f_in < 0.0) & ~whole
     if todo.any():
         sub_args = tuple(np.broadcast_to(a, x_in.shape)[todo] for a in args)
         lo = np.minimum(x_in[todo], x_out[todo])
@@ -246,25 +249,30 @@ def _line_candidates(prob: _BinaryProblem, line: _Line) -> list[tuple[float, flo
     if t1 - t0 <= 0.0:
         return out
 
-    def along(fun_index: int) -> Callable[[float], float]:
-        def g(t: float) -> float:
-            a, b = line.point(free, np.asarray(t))
-            return float(prob.quantities(a, b)[fun_index])
+    def t_of(u: float) -> float:
+        """Position on [t0, t1] from a logit coordinate u (fine near both ends)."""
+        return t0 + (t1 - t0) * float(expit(u)) if u <= 0 else t1 - (t1 - t0) * float(expit(-u))
+
+    def along(fun_index: int, sign: float = 1.0) -> Callable[[float], float]:
+        def g(u: float) -> float:
+            a, b = line.point(free, np.asarray(t_of(u)))
+            return sign * float(prob.quantities(a, b)[fun_index])
 
         return g
 
-    # I is convex along a line: one minimum (bounded Brent, tight tolerance).
-    res = minimize_scalar(along(0), bounds=(t0, t1), method="bounded", options={"xatol": 1e-13})
-    a, b = line.point(free, np.asarray(res.x))
+    # I is convex along a line: one minimum, found by bounded Brent in the logit
+    # coordinate (a minimum 1e-12 from an end is resolved as well as one in the middle).
+    t_min = t_of(_polish(along(0), -45.0, 45.0))
+    a, b = line.point(free, np.asarray(t_min))
     out.append((float(a), float(b)))
     if math.isfinite(prob.C):
         # H(S|Xhat) is concave along a line: find its maximum, then the (at most two)
         # crossings of the level C on either side, from the feasible side.
-        h = along(3)
-        res_h = minimize_scalar(
-            lambda t: -h(t), bounds=(t0, t1), method="bounded", options={"xatol": 1e-13}
-        )
-        t_max = max([t0, t1, float(res_h.x)], key=h)
+        def h(t: float) -> float:
+            a_, b_ = line.point(free, np.asarray(t))
+            return float(prob.cond_entropy(a_, b_))
+
+        t_max = max([t0, t1, t_of(_polish(along(3, -1.0), -45.0, 45.0))], key=h)
         if h(t_max) > prob.C:
 
             def excess(t: FloatArray) -> FloatArray:
@@ -310,65 +318,100 @@ def _boundary_curve_candidates(prob: _BinaryProblem) -> list[tuple[float, float]
     return out
 
 
+def _ray_directions(s: FloatArray) -> tuple[FloatArray, FloatArray]:
+    """Unit vectors (cos phi, sin phi) with s = ln tan phi, phi in [0, pi/2].
+
+    Parametrizing by s resolves directions arbitrarily close (relatively) to both ends,
+    where optima on the square's edges' neighbourhood live (e.g. alpha = 1e-10).
+    """
+    s = np.asarray(s, dtype=np.float64)
+    t = np.exp(-np.abs(s))
+    n = np.sqrt(1.0 + t * t)
+    big, small = 1.0 / n, t / n
+    return np.where(s >= 0, small, big), np.where(s >= 0, big, small)
+
+
+def _ray_grid() -> FloatArray:
+    """s = ln tan phi for uniform phi, plus directions geometrically close to both ends."""
+    phi = np.linspace(0.0, 0.5 * math.pi, _N_RAYS)[1:-1]
+    inner = np.log(np.tan(phi))
+    tails = np.linspace(8.0, 40.0, 33)
+    return np.concatenate([[-np.inf], -tails[::-1], inner, tails, [np.inf]])
+
+
+def _polish(fun: Callable[[float], float], a: float, b: float) -> float:
+    """Bounded Brent on [a, b] (infinite ends clipped to +-45, i.e. 1e-20 of the end)."""
+    lo, hi = max(a, -45.0), min(b, 45.0)
+    if not lo < hi:
+        return lo
+    res = minimize_scalar(fun, bounds=(lo, hi), method="bounded", options={"xatol": 1e-12})
+    return float(res.x)
+
+
 def _corner_arc_candidates(
     prob: _BinaryProblem, corner: tuple[float, float]
 ) -> list[tuple[float, float]]:
     """Candidates on the part of the curve H(S|Xhat) = C seen from one corner."""
     out: list[tuple[float, float]] = []
-    phi = np.linspace(0.0, 0.5 * math.pi, _N_RAYS)
+    grid = _ray_grid()
     ca, cb = corner
     sa, sb = (1.0, -1.0) if ca == 0.0 else (-1.0, 1.0)  # towards the square
 
-    def point_at(r: FloatArray, ph: FloatArray) -> tuple[FloatArray, FloatArray]:
-        return ca + sa * r * np.cos(ph), cb + sb * r * np.sin(ph)
+    def point_at(r: FloatArray, s: FloatArray) -> tuple[FloatArray, FloatArray]:
+        cos, sin = _ray_directions(s)
+        return ca + sa * r * cos, cb + sb * r * sin
 
-    def excess(r: FloatArray, ph: FloatArray) -> FloatArray:
-        a, b = point_at(r, ph)
+    def excess(r: FloatArray, s: FloatArray) -> FloatArray:
+        a, b = point_at(r, s)
         return prob.cond_entropy(a, b) - prob.C
 
-    def r_diag(ph: FloatArray) -> FloatArray:
-        return np.asarray(1.0 / (np.cos(ph) + np.sin(ph)))
+    def r_diag(s: FloatArray) -> FloatArray:
+        cos, sin = _ray_directions(s)
+        return np.asarray(1.0 / (cos + sin))
 
     if excess(np.asarray(0.0), np.asarray(0.0)) > 0.0:
         return out  # even the noiseless corner channel breaks C: nothing feasible here
 
-    def crossing(ph: FloatArray) -> FloatArray:
-        ph = np.asarray(ph, dtype=np.float64)
-        return _feasible_root(excess, np.zeros(ph.shape), r_diag(ph), (ph,))
+    def crossing(s: FloatArray) -> FloatArray:
+        s = np.asarray(s, dtype=np.float64)
+        return _feasible_root(excess, np.zeros(s.shape), r_diag(s), (s,))
 
-    def rate_on_curve(ph: float) -> float:
+    def rate_on_curve(s: float) -> float:
         """Scalar objective for polishing (Brent's root: no side guarantee needed)."""
-        ph_a = np.asarray(ph)
-        rd = float(r_diag(ph_a))
-        if excess(np.asarray(0.0), ph_a) >= 0.0:
+        s_a = np.asarray(s)
+        rd = float(r_diag(s_a))
+        if excess(np.asarray(0.0), s_a) >= 0.0:
             r = 0.0
+        elif excess(np.asarray(rd), s_a) <= 0.0:  # C at H(S) up to rounding
+            r = rd
         else:
             r = brentq(
-                lambda x: float(excess(np.asarray(x), ph_a)), 0.0, rd, xtol=1e-18, maxiter=1000
+                lambda x: float(excess(np.asarray(x), s_a)), 0.0, rd, xtol=1e-18, maxiter=1000
             )
-        a, b = point_at(np.asarray(r), ph_a)
+        a, b = point_at(np.asarray(r), s_a)
         return float(prob.quantities(a, b)[0])
 
-    r_grid = crossing(phi)
-    a_g, b_g = point_at(r_grid, phi)
+    r_grid = crossing(grid)
+    a_g, b_g = point_at(r_grid, grid)
     rates = prob.quantities(a_g, b_g)[0]
     out += list(zip(a_g.tolist(), b_g.tolist(), strict=True))[:: max(1, _N_RAYS // 64)]
     padded = np.concatenate([[np.inf], rates, [np.inf]])
-    is_min = (rates <= padded[:-2]) & (rates <= padded[2:])
+    left, right = padded[:-2], padded[2:]
+    # Local minima; the inside of a run of equal values (far tail rays that round to the
+    # same channel) is represented by the run's ends.
+    is_min = (rates <= left) & (rates <= right) & ~((rates == left) & (rates == right))
     # Polish the most promising local minima (a plateau, e.g. eps = 0 where I is constant
     # along the curve, makes every grid point a local minimum).
     minima = np.flatnonzero(is_min)
     minima = minima[np.argsort(rates[minima], kind="stable")][:_N_POLISH]
     if np.ptp(rates) <= 1e-13:  # flat: polishing cannot gain anything measurable
         minima = minima[:1]
+    last = len(grid) - 1
     for k in (int(i) for i in minima):
         out.append((float(a_g[k]), float(b_g[k])))
-        lo, hi = float(phi[max(k - 1, 0)]), float(phi[min(k + 1, _N_RAYS - 1)])
-        res = minimize_scalar(
-            rate_on_curve, bounds=(lo, hi), method="bounded", options={"xatol": 1e-13}
-        )
-        r_best = crossing(np.asarray([res.x]))
-        a, b = point_at(r_best, np.asarray([res.x]))
+        s_best = _polish(rate_on_curve, float(grid[max(k - 1, 0)]), float(grid[min(k + 1, last)]))
+        r_best = crossing(np.asarray([s_best]))
+        a, b = point_at(r_best, np.asarray([s_best]))
         out.append((float(a[0]), float(b[0])))
     return out
 
