@@ -109,6 +109,9 @@ class SyntheticConfig:
         Width and number of hidden layers of the MLP encoder and decoder.
     density_bins : int
         Bins of the learned piecewise-linear CDF of each latent coordinate (>= 2).
+    density_hidden : int
+        Hidden width of the density model's autoregressive context network over the latent
+        coordinates (0: factorized model, one density per coordinate).
     lambda_d, lambda_p, lambda_c : float
         Loss weights (>= 0; ``lambda_d`` and ``lambda_c`` not both 0 ...), see the module
         docstring for their scales. ``lambda_p = 0`` makes the run an RDC point,
@@ -123,6 +126,10 @@ class SyntheticConfig:
         Adam learning rates of the networks and of the density model.
     lr_decay_at, lr_decay_factor : float
         Learning rates are multiplied by the factor after ``round(lr_decay_at * steps)``.
+    rate_warmup : float
+        The rate term's weight rises linearly from 0 to 1 over the first
+        ``round(rate_warmup * steps)`` steps (keeps the codec from collapsing to zero rate
+        before the decoder has learned to use the latents); in [0, 1].
     eval_every : int
         Validation row and checkpoint every this many steps.
     val_blocks, test_blocks, fit_blocks : int
@@ -149,6 +156,7 @@ class SyntheticConfig:
     hidden: int = 128
     depth: int = 2
     density_bins: int = 64
+    density_hidden: int = 64
     lambda_d: float = 4.0
     lambda_p: float = 0.0
     lambda_c: float = 0.0
@@ -159,6 +167,7 @@ class SyntheticConfig:
     density_lr: float = 1e-2
     lr_decay_at: float = 0.7
     lr_decay_factor: float = 0.1
+    rate_warmup: float = 0.1
     eval_every: int = 1000
     val_blocks: int = 8192
     test_blocks: int = 65536
@@ -181,6 +190,7 @@ class SyntheticConfig:
         _check_int("hidden", self.hidden, 1)
         _check_int("depth", self.depth, 0)
         _check_int("density_bins", self.density_bins, 2)
+        _check_int("density_hidden", self.density_hidden, 0)
         for name in ("lambda_d", "lambda_p", "lambda_c"):
             _check_float(name, getattr(self, name), 0.0)
         if self.lambda_d == 0 and self.lambda_p == 0 and self.lambda_c == 0:
@@ -198,6 +208,7 @@ class SyntheticConfig:
         _check_float("density_lr", self.density_lr, 0.0, low_open=True)
         _check_float("lr_decay_at", self.lr_decay_at, 0.0, 1.0)
         _check_float("lr_decay_factor", self.lr_decay_factor, 0.0, 1.0, low_open=True)
+        _check_float("rate_warmup", self.rate_warmup, 0.0, 1.0)
         _check_int("eval_every", self.eval_every, 1)
         _check_int("val_blocks", self.val_blocks, 16)
         # The W2 estimate splits the test set into 16 chunks of at least 16 samples.
