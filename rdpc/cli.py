@@ -24,7 +24,7 @@ COMMANDS: tuple[tuple[str, str, str], ...] = (
     ("train", "rdpc_neural.cli_train", "train one neural codec run"),
     ("sweep", "rdpc_neural.cli_sweep", "run a preset grid of neural codec runs"),
     ("runs", "rdpc_neural.cli_runs", "list finished runs as a table"),
-    ("synthetic", "rdpc_neural.cli_synthetic", "neural codecs on the binary/Gaussian sources vs bounds"),
+    ("synthetic", "rdpc_neural.cli_synthetic", "neural codecs on the theory sources vs bounds"),
     ("compress", "rdpc_neural.cli_codec", "compress a dataset to a real bitstream"),
     ("decompress", "rdpc_neural.cli_codec_decompress", "decode a bitstream"),
     ("reproduce", "rdpc.reproduce", "the main job: checks, figures, sweeps and a report"),
