@@ -296,6 +296,8 @@ def iter_runs(runs_root: str | os.PathLike[str], preset: str | None = None) -> I
             if not paths.config.is_file():
                 continue
             meta = json.loads(paths.config.read_text())
+            if meta.get("kind", "image") != "image":  # e.g. "synthetic": read by its own module
+                continue
             config = RunConfig.from_dict(meta["config"])
             summary = json.loads(paths.summary.read_text()) if paths.is_finished() else None
             yield RunRecord(pdir.name, rdir.name, rdir, config, summary is not None, summary)
