@@ -1,8 +1,10 @@
 """``rdpc figures SET --out DIR``: draw a set of figures (PNG and PDF).
 
 Sets: ``theory`` (RDC/RPC/RDP surfaces and contour maps, Gaussian in nats, binary in
-bits; see :mod:`figures.theory`) and ``mnist`` (the paper's Figs. 9-11 and the
-universal-vs-end-to-end comparison from run directories; see :mod:`figures.mnist`).
+bits; see :mod:`figures.theory`), ``mnist`` (the paper's Figs. 9-11 and the
+universal-vs-end-to-end comparison from run directories; see :mod:`figures.mnist`) and
+``overlay`` (neural codecs on the theoretical sources over the theory maps, rate vs bound;
+see :mod:`figures.overlay`).
 """
 
 from __future__ import annotations
@@ -50,11 +52,31 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help="file formats",
     )
 
+    overlay = sub.add_parser(
+        "overlay",
+        help="theory maps with the synthetic-source neural points; measured rate vs bound",
+        description="neural codecs on the binary and Gaussian sources (rdpc synthetic runs) "
+        "over the RDC/RPC theory maps, and their rates against the per-letter bounds",
+    )
+    overlay.add_argument("--runs-dir", default="runs", help="folder of <preset>/<hash>/ runs")
+    overlay.add_argument("--preset", default=None,
+                         help="only this preset folder (default: every synthetic run)")  # fmt: skip
+    overlay.add_argument("--out", default="results/figures", help="output folder")
+    overlay.add_argument("--grid", type=int, default=201, help="points per axis of each map")
+    overlay.add_argument(
+        "--format",
+        nargs="+",
+        choices=("png", "pdf", "svg"),
+        default=["png", "pdf"],
+        dest="formats",
+        help="file formats",
+    )
+
 
 def run(args: argparse.Namespace) -> int:
     """Draw the selected set; print the files written."""
     if args.figure_set is None:
-        print("rdpc figures: error: choose a set: theory, mnist", file=sys.stderr)
+        print("rdpc figures: error: choose a set: theory, mnist, overlay", file=sys.stderr)
         return 2
     if args.figure_set == "theory":
         from .theory import theory_figures  # matplotlib only when drawing
@@ -69,6 +91,19 @@ def run(args: argparse.Namespace) -> int:
         if not paths:
             print(f"rdpc figures mnist: no finished {args.presets}-* runs under {args.runs_dir}",
                   file=sys.stderr)  # fmt: skip
+            return 1
+        for path in paths:
+            print(path)
+        return 0
+    if args.figure_set == "overlay":
+        from .overlay import overlay_figures
+
+        paths = overlay_figures(args.runs_dir, args.out, preset=args.preset, grid=args.grid,
+                                formats=args.formats)  # fmt: skip
+        if not paths:
+            where = f"{args.runs_dir}/{args.preset}" if args.preset else args.runs_dir
+            print(f"rdpc figures overlay: no finished synthetic runs under {where} "
+                  "(run `rdpc synthetic --preset ...` first)", file=sys.stderr)  # fmt: skip
             return 1
         for path in paths:
             print(path)

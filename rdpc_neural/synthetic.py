@@ -745,6 +745,7 @@ def _train_locked(config: SyntheticConfig, paths: RunPaths, preset: str,
                        for k, val in per_letter.items()},
     }  # fmt: skip
     atomic_write_json(paths.summary, summary)
+    rows = read_synthetic_metrics(paths.metrics)  # the rows as any reader sees them
     return SyntheticRunResult(paths.root, config, True, step, rows, summary)
 
 
