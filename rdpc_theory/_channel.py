@@ -23,7 +23,7 @@ import math
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy.optimize import brentq, minimize_scalar
+from scipy.optimize import minimize_scalar
 from scipy.special import logsumexp, rel_entr, xlogy
 
 __all__ = [
@@ -35,6 +35,7 @@ __all__ = [
     "expected_cost",
     "perception_value",
     "project_marginal",
+    "project_kl",
     "support_function",
     "PERCEPTIONS",
 ]
@@ -169,33 +170,58 @@ def project_marginal(s: FloatArray, p: FloatArray, P: float, kind: str) -> Float
         r = np.minimum(np.maximum(p, a * s), b * s)
         out: FloatArray = r / r.sum()
         return out
-    support = p > 0
-    log_s = np.where(support & (s > 0), np.log(np.where(s > 0, s, 1.0)), -np.inf)
-    log_p = np.where(support, np.log(np.where(support, p, 1.0)), -np.inf)
-    if P <= 0.0:
-        return p.copy()
+    return project_kl(s, p, P)[0]
 
-    def mix(t: float) -> FloatArray:
-        # t = lambda / (1 + lambda) in [0, 1): weight of p in the geometric mixture.
-        with np.errstate(invalid="ignore"):
-            z = np.where(support, (1.0 - t) * log_s + t * log_p, -np.inf)
-        z = np.where(np.isnan(z), -np.inf, z)
-        out: FloatArray = np.exp(z - logsumexp(z))
+
+def project_kl(
+    s: FloatArray, p: FloatArray, P: float, t0: float | None = None
+) -> tuple[FloatArray, float]:
+    r"""Information projection onto the KL ball, :math:`r_t \propto s^{1-t} p^t`.
+
+    With :math:`g = \log p - \log s`, :math:`f(t) = \mathrm{KL}(r_t \| p) - P` decreases
+    with :math:`f'(t) = -(1-t)\,\mathrm{Var}_{r_t}(g)`; solved by Newton's method inside a
+    shrinking bracket (warm start `t0`), ending on the feasible side.  Returns
+    :math:`(r_t, t)`.
+    """
+    s = s / s.sum()
+    support = (p > 0) & (s > 0)
+    if P <= 0.0 or not support.any():
+        return p.copy(), 1.0
+    ls, lp = np.log(s[support]), np.log(p[support])
+    g = lp - ls
+
+    def state(t: float) -> tuple[FloatArray, float, float]:
+        z = (1.0 - t) * ls + t * lp
+        r = np.exp(z - logsumexp(z))
+        kl = float(r @ (np.log(np.maximum(r, 1e-300)) - lp))
+        mean = float(r @ g)
+        var = float(r @ (g - mean) ** 2)
+        return r, kl - P, -(1.0 - t) * var
+
+    def full(r_sup: FloatArray) -> FloatArray:
+        out = np.zeros_like(p)
+        out[support] = r_sup
         return out
 
-    def excess(t: float) -> float:
-        return perception_value(mix(t), p, "kl") - P
-
-    hi = 1.0 - 1e-16
-    if excess(0.0) <= 0.0:
-        return mix(0.0)
-    if excess(hi) > 0.0:  # only reachable through rounding: return the centre p
-        return p.copy()
-    t = brentq(excess, 0.0, hi, xtol=1e-16, rtol=4 * np.finfo(float).eps, maxiter=500)
-    # Step to the feasible side of the root so the returned marginal meets the bound.
-    while excess(t) > 0.0 and t < hi:
-        t = min(hi, t + max(1e-16, 4 * np.finfo(float).eps * t))
-    return mix(t)
+    r0, f0, _ = state(0.0)
+    if f0 <= 0.0:
+        return full(r0), 0.0
+    lo, hi = 0.0, 1.0  # f(lo) > 0 >= f(hi)
+    t = 0.5 if t0 is None or not 0.0 < t0 < 1.0 else t0
+    r_hi = p[support] / p[support].sum()
+    for _ in range(100):
+        r, f, df = state(t)
+        if f > 0.0:
+            lo = t
+        else:
+            hi, r_hi = t, r
+            if f > -1e-15 * max(1.0, P):
+                break
+        step = t - f / df if df < 0.0 else 0.5 * (lo + hi)
+        t = step if lo < step < hi else 0.5 * (lo + hi)
+        if hi - lo < 1e-16:
+            break
+    return full(r_hi), hi
 
 
 def support_function(mu: FloatArray, p: FloatArray, P: float, kind: str) -> float:

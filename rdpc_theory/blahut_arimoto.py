@@ -78,6 +78,7 @@ from ._channel import (
     mutual_information,
     perception_value,
     posterior,
+    project_kl,
     project_marginal,
     support_function,
 )
@@ -340,6 +341,7 @@ def perception_slope_solve(
     best: SlopeSolution | None = None
     it = 0
     check_every = 10
+    t_kl: float | None = None
     while it < max_iter:
         it += 1
         v = ref * scale
@@ -347,7 +349,10 @@ def perception_slope_solve(
         Z = K @ v
         s = ref * (K.T @ (p / Z))
         s = np.where(forbidden, 0.0, np.maximum(s, 1e-300 * float(s.max())))
-        target = project_marginal(s, p_ball, P, kind)
+        if kind == "kl":
+            target, t_kl = project_kl(s, p_ball, P, t_kl)
+        else:
+            target = project_marginal(s, p_ball, P, kind)
         with np.errstate(divide="ignore", invalid="ignore"):
             scale = np.where(s > 0, target / s, 0.0)
         ref = target

@@ -58,6 +58,7 @@ __all__ = ["DiscreteSource", "RDPCResult", "RDPCCurve", "METHODS"]
 FloatArray = NDArray[np.float64]
 METHODS = ("auto", "ba", "cvxpy")
 _SUM_TOL = 1e-9
+_KL_ZERO = 1e-12
 
 
 @dataclass(frozen=True)
@@ -442,14 +443,19 @@ class DiscreteSource:
                 f"(|Xhat| = |X| = {self.n_x}); the distortion matrix has |Xhat| = "
                 f"{self.n_xhat}."
             )
+        solver_kind = perception
         if perception == "kl" and math.isfinite(p_bound):
             p_bound *= ln_b
+            if p_bound <= _KL_ZERO:
+                # KL(r||p) <= 0 and TV(r, p) <= 0 both mean r = p; below _KL_ZERO nats the
+                # KL ball is within the solvers' feasibility tolerance of that point.
+                p_bound, solver_kind = 0.0, "tv"
         if math.isfinite(c_bound):
             c_bound *= ln_b
         has_p, has_c = math.isfinite(p_bound), math.isfinite(c_bound)
         if method == "auto":
             method = "ba"
-        problem = _Problem(self, perception, tol_n, method)
+        problem = _Problem(self, solver_kind, tol_n, method)
         out = problem.solve(
             d_bound,
             p_bound if has_p else None,
@@ -792,9 +798,13 @@ class _Problem:
         def excess(t: float) -> float:
             return perception_value(tilt(t), pb, "kl") - P
 
+        if excess(0.0) >= 0.0:
+            return pb.copy()
         hi = 1.0
         while excess(hi) < 0 and hi < 1e12:
             hi *= 4.0
+        if excess(hi) < 0:  # ties at the cheapest cost: the tilt saturates inside the ball
+            return tilt(hi)
         t = brentq(excess, 0.0, hi, xtol=1e-14)
         while excess(t) > 0 and t > 0:
             t *= 1 - 1e-12
