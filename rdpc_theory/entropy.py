@@ -49,11 +49,14 @@ def binary_entropy_inv_nats(h: FloatArray) -> FloatArray:
     inner = (h > 0.0) & (h < LN2)
     if inner.any():
         hi = h[inner]
+        # H_b is concave with H_b(1/2) = ln 2, so H_b(x) >= 2 x ln 2 on [0, 1/2]: the root
+        # lies below h / (2 ln 2).  A tight upper end keeps tiny h (1e-100) fast.
+        upper = np.minimum(0.5, hi / (2.0 * LN2))
         res = elementwise.find_root(
             lambda t, target: binary_entropy_nats(t) - target,
-            (np.zeros_like(hi), np.full_like(hi, 0.5)),
+            (np.zeros_like(hi), upper),
             args=(hi,),
-            tolerances={"xatol": 1e-300, "xrtol": 4 * np.finfo(float).eps},
+            tolerances={"xatol": np.finfo(float).tiny, "xrtol": 4 * np.finfo(float).eps},
         )
         x[inner] = res.x
     out: FloatArray = x
