@@ -386,6 +386,7 @@ class DiscreteSource:
         tol: float = 1e-7,
         seed: int = 0,
         n_starts: int = 4,
+        channel0: ArrayLike | None = None,
     ) -> RDPCResult:
         r"""Compute R(D, P, C) with bounds.
 
@@ -416,6 +417,9 @@ class DiscreteSource:
             Seed of the random starts of the convex–concave procedure.
         n_starts : int
             Number of starts of the convex–concave procedure (>= 1).
+        channel0 : array_like, optional
+            A channel to start the convex–concave procedure from as well, when it meets
+            the constraints (e.g. the solution at a neighbouring point of a sweep).
 
         Returns
         -------
@@ -455,6 +459,14 @@ class DiscreteSource:
         has_p, has_c = math.isfinite(p_bound), math.isfinite(c_bound)
         if method == "auto":
             method = "ba"
+        warm = None
+        if channel0 is not None:
+            warm = _check_distribution("channel0", channel0, "row")
+            if warm.shape != self.distortion.shape:
+                raise ValueError(
+                    f"`channel0` must have shape {self.distortion.shape}; got {warm.shape}."
+                )
+            warm = warm[self.p_x > 0]
         problem = _Problem(self, solver_kind, tol_n, method)
         out = problem.solve(
             d_bound,
@@ -462,6 +474,7 @@ class DiscreteSource:
             c_bound if has_c else None,
             seed=seed,
             n_starts=n_starts,
+            warm=warm,
         )
         return self._result(out, perception, ln_b, base, method)
 
@@ -585,6 +598,7 @@ class DiscreteSource:
         }
         converged = np.zeros(Db.shape, dtype=bool)
         n_iter = np.zeros(Db.shape, dtype=np.int64)
+        prev: FloatArray | None = None
         for idx in np.ndindex(Db.shape):
             res = self.solve(
                 None if math.isinf(Db[idx]) else float(Db[idx]),
@@ -596,7 +610,9 @@ class DiscreteSource:
                 tol=tol,
                 seed=seed,
                 n_starts=n_starts,
+                channel0=prev,
             )
+            prev = res.channel if np.all(np.isfinite(res.channel)) else None
             for k in fields:
                 fields[k][idx] = getattr(res, k)
             converged[idx] = res.converged
@@ -974,7 +990,14 @@ class _Problem:
     # classification --------------------------------------------------------------------
 
     def solve(
-        self, D: float, P: float | None, C: float | None, *, seed: int, n_starts: int
+        self,
+        D: float,
+        P: float | None,
+        C: float | None,
+        *,
+        seed: int,
+        n_starts: int,
+        warm: FloatArray | None = None,
     ) -> _Outcome:
         if C is None:
             if P is not None and math.isinf(D):
@@ -1006,7 +1029,7 @@ class _Problem:
             )
         h_s = float(entr(self.p @ self.W).sum())
         lower = max(base_out.lower, h_s - C, 0.0)
-        starts, n_extra = self._starts(D, P, C, Qc, seed, n_starts)
+        starts, n_extra = self._starts(D, P, C, Qc, seed, n_starts, warm)
         if not starts:
             return _Outcome(
                 np.full(self.shape, np.nan),
@@ -1048,10 +1071,17 @@ class _Problem:
         return _Outcome(Q, rate, min(lower, rate), total, conv, msg)
 
     def _starts(
-        self, D: float, P: float | None, C: float, Qc: FloatArray, seed: int, n_starts: int
+        self,
+        D: float,
+        P: float | None,
+        C: float,
+        Qc: FloatArray,
+        seed: int,
+        n_starts: int,
+        warm: FloatArray | None = None,
     ) -> tuple[list[FloatArray], int]:
-        """Feasible starting channels: phase I from the convex solution, the
-        minimum-distortion map, Lagrangian points and seeded random channels."""
+        """Feasible starting channels: a given warm channel, phase I from the convex
+        solution, the minimum-distortion map, Lagrangian points and seeded random channels."""
         rng = np.random.default_rng(seed)
         n, m = self.shape
         argmin = np.zeros(self.shape)
@@ -1060,6 +1090,19 @@ class _Problem:
         starts: list[FloatArray] = []
         n_iter = 0
         d_eff = D if math.isfinite(D) else float(self.d.max()) + 1.0
+        if warm is not None and np.all(np.isfinite(warm)):
+            ok = (
+                conditional_entropy(self.p, warm, self.W) <= C
+                and expected_cost(self.p, warm, self.d) <= d_eff
+                and (
+                    P is None
+                    or perception_value(self.p @ warm, self.p_ball, self.kind) <= P
+                )
+            )
+            if ok:
+                starts.append(warm)
+                if n_starts == 1:
+                    return starts, n_iter
         if P is None:
             # Lagrangian points at increasing gamma, from the convex channel's slope.
             beta = float(self.src._cache.get("rd_beta", 1.0)) if math.isfinite(D) else 0.0
