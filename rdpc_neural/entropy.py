@@ -85,8 +85,8 @@ class FactorizedCategorical:
         if not smoothing > 0:
             raise ValueError(f"`smoothing` must be > 0; got {smoothing!r}.")
         s = _check_symbols(symbols, levels)
-        counts = np.stack([np.bincount(s[:, j], minlength=levels) for j in range(s.shape[1])])
-        counts = counts.astype(np.float64) + smoothing
+        raw = np.stack([np.bincount(s[:, j], minlength=levels) for j in range(s.shape[1])])
+        counts = raw.astype(np.float64) + smoothing
         return cls(counts / counts.sum(axis=1, keepdims=True))
 
     @property
@@ -150,4 +150,4 @@ def coded_bits_per_item(
     stream = model.encode(test)
     if verify and not np.array_equal(model.decode(stream, test.shape[0]), test):
         raise RuntimeError("entropy-coded stream did not decode to the input symbols")
-    return 32.0 * stream.size / max(test.shape[0], 1)
+    return 32.0 * float(stream.size) / max(int(test.shape[0]), 1)

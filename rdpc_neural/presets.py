@@ -149,7 +149,7 @@ class Preset:
                 ld, lp, lc = self.base_lambdas
                 encoder_run = rate_base.replace(lambda_d=ld, lambda_p=lp, lambda_c=lc)
             for values in itertools.product(*(self.grid[k] for k in keys)):
-                changes = dict(zip(keys, values, strict=True))
+                changes: dict[str, object] = dict(zip(keys, values, strict=True))
                 if self.universal:
                     changes.update(mode="universal", base_encoder=encoder_run)
                 out.append(rate_base.replace(**changes))

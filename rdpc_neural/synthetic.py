@@ -267,6 +267,14 @@ def _loss_terms(config: SyntheticConfig, x: torch.Tensor, s: torch.Tensor,
     if config.source == "binary":
         pi = out
         dist = (pi * (1 - x) + (1 - pi) * x).mean()
+        if rate_weight < 1.0:
+            # Warm-up: the expected Hamming loss is linear in pi, so a sigmoid decoder that
+            # starts predicting the majority symbol saturates and never learns to read the
+            # latents (zero-rate collapse, seen at n = 16). Blend in the cross-entropy in
+            # bits (gradients that do not vanish) while the rate weight rises.
+            p_clamped = pi.clamp(1e-6, 1 - 1e-6)
+            bce = -(x * torch.log2(p_clamped) + (1 - x) * torch.log2(1 - p_clamped)).mean()
+            dist = rate_weight * dist + (1.0 - rate_weight) * bce
         perc = (pi.mean(0) - x.mean(0)).abs().mean()
         joint = torch.stack([((1 - s) * (1 - pi)).mean(0), ((1 - s) * pi).mean(0),
                              (s * (1 - pi)).mean(0), (s * pi).mean(0)])  # fmt: skip

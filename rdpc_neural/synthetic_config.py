@@ -129,7 +129,9 @@ class SyntheticConfig:
     rate_warmup : float
         The rate term's weight rises linearly from 0 to 1 over the first
         ``round(rate_warmup * steps)`` steps (keeps the codec from collapsing to zero rate
-        before the decoder has learned to use the latents); in [0, 1].
+        before the decoder has learned to use the latents); in [0, 1]. For the binary source
+        the distortion term moves over the same steps from the cross-entropy of ``pi``
+        (bits) to the expected Hamming distortion (see :mod:`rdpc_neural.synthetic`).
     eval_every : int
         Validation row and checkpoint every this many steps.
     val_blocks, test_blocks, fit_blocks : int

@@ -25,6 +25,8 @@ __all__ = [
     "iter_synthetic_runs",
     "synthetic_runs_table",
     "best_gaps",
+    "is_degenerate",
+    "DEGENERATE_BITS",
 ]
 
 #: Columns of a synthetic run's ``metrics.csv`` (units in the names; empty = not computed).
@@ -57,7 +59,8 @@ TABLE_COLUMNS: tuple[str, ...] = (
     "preset", "hash", "status", "source", "family", "block_length", "latent_dim", "levels",
     "lambda_d", "lambda_p", "lambda_c", "step", "rate_bits", "rate_ci_bits", "nominal_bits",
     "coded_bits", "D", "D_ci", "P", "P_ci", "C_bits", "C_ci_bits", "bound_bits",
-    "bound_lo_bits", "bound_rdpc_bits", "gap_bits", "above_bound", "train_seconds",
+    "bound_lo_bits", "bound_rdpc_bits", "gap_bits", "above_bound", "degenerate",
+    "train_seconds",
 )  # fmt: skip
 
 
@@ -156,14 +159,30 @@ def synthetic_runs_table(
         row["P"] = last.get("P_tv") if c.source == "binary" else last.get("P_w2sq")
         if row.get("nominal_bits") is None:
             row["nominal_bits"] = c.nominal_bits
+        row["degenerate"] = is_degenerate(row, float(c.theory_source().rd(0.0)))
         rows.append(row)
     return rows
 
 
+#: Bound below which a point counts as degenerate (the codec sends almost nothing).
+DEGENERATE_BITS = 0.05
+
+
+def is_degenerate(row: Mapping[str, Any], source_entropy_bits: float) -> bool:
+    """True for an operating point whose gap says nothing about the codec's quality: a
+    zero-rate collapse (bound < :data:`DEGENERATE_BITS`) or a lossless code of a discrete
+    source (bound within :data:`DEGENERATE_BITS` of H(X), the rate of sending X itself)."""
+    bound = row.get("bound_bits")
+    if bound is None or not math.isfinite(bound):
+        return False
+    return bool(bound < DEGENERATE_BITS or bound > source_entropy_bits - DEGENERATE_BITS)
+
+
 def best_gaps(rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
-    """Per (source, block length, family) of the finished rows: the number of points, the
-    smallest gap to the bound (bits/symbol) with its point, and how many points lie below
-    their bound (must be 0).
+    """Per (source, block length, family) of the finished rows: the number of points, how
+    many are degenerate (:func:`is_degenerate`) and how many lie below their bound (must be
+    0), and the smallest and median gap to the bound (bits/symbol) over the non-degenerate
+    points, with the best point's rate, bound and lambdas.
 
     >>> r = [{"status": "finished", "source": "gaussian", "block_length": 4, "family": "rdc",
     ...       "gap_bits": g, "above_bound": 1, "rate_bits": 1.0, "bound_bits": 1.0 - g,
@@ -180,17 +199,18 @@ def best_gaps(rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
     for (source, n, fam), rr in sorted(
         groups.items(), key=lambda kv: (kv[0][0], kv[0][1], order[kv[0][2]])
     ):
-        finite = [r for r in rr if r.get("gap_bits") is not None]
-        best = min(finite, key=lambda r: r["gap_bits"]) if finite else None
+        useful = [r for r in rr if r.get("gap_bits") is not None and not r.get("degenerate")]
+        best = min(useful, key=lambda r: r["gap_bits"]) if useful else None
+        gaps = sorted(r["gap_bits"] for r in useful)
         out.append({
             "source": source, "block_length": n, "family": fam, "points": len(rr),
+            "degenerate": sum(1 for r in rr if r.get("degenerate")),
             "below_bound": sum(1 for r in rr if not r.get("above_bound")),
             "best_gap_bits": best["gap_bits"] if best else None,
             "best_rate_bits": best["rate_bits"] if best else None,
             "best_bound_bits": best["bound_bits"] if best else None,
             "best_lambdas": (best["lambda_d"], best["lambda_p"], best["lambda_c"])
             if best else None,
-            "median_gap_bits": sorted(r["gap_bits"] for r in finite)[len(finite) // 2]
-            if finite else None,
+            "median_gap_bits": gaps[len(gaps) // 2] if gaps else None,
         })  # fmt: skip
     return out
