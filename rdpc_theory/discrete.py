@@ -494,8 +494,9 @@ class DiscreteSource:
         minimizer is a point (D, C, R) with D, C, R its distortion, :math:`H(S|\hat X)` and
         rate.  β is per unit of distortion in nats; γ is dimensionless.  The Lagrangian
         is convex in the channel for γ <= 1 (then the point is a global minimizer) but not
-        beyond; ``converged`` reports stationarity, and ``lower`` is not certified
-        (``-inf``), ``upper`` = ``rate``.
+        beyond; ``converged`` reports stationarity.  ``upper`` = ``rate`` and ``lower`` =
+        :math:`H(S) - H(S|\hat X)` bound R at the achieved (D, C); only the upper bound is
+        tight.
 
         Parameters
         ----------
@@ -525,13 +526,17 @@ class DiscreteSource:
             Q0 = Q0[problem.support]
         Q, n_iter, converged = problem.lagrangian(beta, gamma, Q0, tol)
         rate = mutual_information(problem.p, Q)
+        # Data processing: any channel with H(S|Xhat) <= H achieved has rate >= H(S) - H.
+        h_s = float(entr(problem.p @ problem.W).sum())
+        lower = max(h_s - conditional_entropy(problem.p, Q, problem.W), 0.0)
         out = _Outcome(
             Q,
             rate,
-            -math.inf,
+            min(lower, rate),
             n_iter,
             converged,
-            "Lagrangian stationary point (local minimizer; lower bound not certified)",
+            "Lagrangian stationary point (a local minimizer for gamma > 1); upper = its rate, "
+            "lower = H(S) - H(S|Xhat) (certified, loose) for R at the achieved (D, C)",
         )
         return self._result(out, "tv", ln_b, base, "lagrangian")
 
@@ -659,9 +664,13 @@ class DiscreteSource:
         base: float = 2,
         tol: float = 1e-7,
         seed: int = 0,
-        n_starts: int = 4,
+        n_starts: int = 2,
     ) -> RDPCCurve:
-        """R(D, C) on the grid ``C x D`` (arrays of shape (len(C), len(D)))."""
+        """R(D, C) on the grid ``C x D`` (arrays of shape (len(C), len(D))).
+
+        Each row is swept along D with the previous solution as a warm start of the
+        convex–concave procedure, plus ``n_starts - 1`` fresh starts (see :meth:`solve`).
+        """
         Dg, Cg = np.meshgrid(np.atleast_1d(D), np.atleast_1d(C))
         return self.sweep(D=Dg, C=Cg, base=base, tol=tol, seed=seed, n_starts=n_starts)
 
@@ -674,9 +683,10 @@ class DiscreteSource:
         base: float = 2,
         tol: float = 1e-7,
         seed: int = 0,
-        n_starts: int = 4,
+        n_starts: int = 2,
     ) -> RDPCCurve:
-        """R(P, C) on the grid ``C x P`` (arrays of shape (len(C), len(P)))."""
+        """R(P, C) on the grid ``C x P`` (arrays of shape (len(C), len(P))), warm-started
+        along P as in :meth:`rdc_surface`."""
         Pg, Cg = np.meshgrid(np.atleast_1d(P), np.atleast_1d(C))
         return self.sweep(
             P=Pg, C=Cg, perception=perception, base=base, tol=tol, seed=seed, n_starts=n_starts
@@ -694,6 +704,7 @@ class DiscreteSource:
         g = np.atleast_1d(check_interval("gamma", gamma, 0.0))
         shape = (g.size, b.size)
         rate = np.full(shape, np.nan)
+        low = np.full(shape, np.nan)
         dist = np.full(shape, np.nan)
         h = np.full(shape, np.nan)
         converged = np.zeros(shape, dtype=bool)
@@ -703,7 +714,7 @@ class DiscreteSource:
             for j, bj in enumerate(b):
                 res = self.lagrangian(float(bj), float(gi), base=base, tol=tol, channel0=prev)
                 prev = res.channel
-                rate[i, j], dist[i, j] = res.rate, res.distortion
+                rate[i, j], dist[i, j], low[i, j] = res.rate, res.distortion, res.lower
                 h[i, j] = res.conditional_entropy
                 converged[i, j], n_iter[i, j] = res.converged, res.n_iter
         nan = np.full(shape, np.nan)
@@ -713,7 +724,7 @@ class DiscreteSource:
             C=h,
             rate=rate,
             upper=rate.copy(),
-            lower=np.full(shape, -np.inf),
+            lower=low,
             distortion=dist.copy(),
             perception=nan,
             conditional_entropy=h.copy(),
@@ -1094,10 +1105,7 @@ class _Problem:
             ok = (
                 conditional_entropy(self.p, warm, self.W) <= C
                 and expected_cost(self.p, warm, self.d) <= d_eff
-                and (
-                    P is None
-                    or perception_value(self.p @ warm, self.p_ball, self.kind) <= P
-                )
+                and (P is None or perception_value(self.p @ warm, self.p_ball, self.kind) <= P)
             )
             if ok:
                 starts.append(warm)

@@ -195,6 +195,32 @@ def test_binary_lagrangian_points_lie_on_the_rdc_surface():
         assert abs(res.rate - exact) < TOL_BITS, (beta, gamma)
 
 
+def test_large_slopes_and_the_smallest_distortion():
+    # D -> 0 needs slopes beta ~ log(1/D): the row-stabilized kernel keeps exp(-beta d) finite.
+    for D in (1e-9, 1e-5):
+        res = SRC.solve(D=D)
+        assert abs(res.rate - float(BIN.rd(D))) < TOL_BITS and res.converged
+    src = DiscreteSource.from_gaussian(n=32, **GAUSS)
+    d_min, _ = src.distortion_range()
+    assert d_min == 0.0
+    at_zero = src.solve(D=0.0)  # slope = inf: X^ = X, rate H(X)
+    h_x = float(-(src.p_x @ np.log2(src.p_x)))
+    assert abs(at_zero.rate - h_x) < 1e-9 and at_zero.converged
+    near = src.solve(D=1e-6)
+    assert near.converged and h_x - 1e-3 < near.rate <= h_x + 1e-12
+
+
+def test_lagrangian_bounds_and_warm_start():
+    res = SRC.lagrangian(2.0, 3.0)
+    # Its lower bound H(S) - H(S|Xhat) is valid for R at the achieved (D, C).
+    exact = float(BIN.rdc(res.distortion, res.conditional_entropy + 1e-12))
+    assert res.lower <= exact + 1e-12 <= res.upper + 1e-9
+    # A feasible warm start gives the same answer.
+    first = SRC.solve(D=0.25, C=0.6)
+    again = SRC.solve(D=0.25, C=0.6, channel0=first.channel, n_starts=1)
+    assert abs(again.rate - first.rate) < 1e-9
+
+
 def test_infeasible_constraints_give_inf():
     res = SRC.solve(D=0.1, C=0.3)  # C < H(S|X) = H_b(0.1) = 0.469 bits
     assert res.rate == math.inf and res.upper == math.inf and res.lower == math.inf
