@@ -246,6 +246,24 @@ def test_units():
     assert nats.base == math.e
 
 
+@pytest.mark.slow
+def test_binary_dense_grid_every_region():
+    """136 points over RD, RDP, RDC, RPC and RDPC (the grid of benchmarks/discrete_solvers.py)."""
+    Ds, Ps, Cs = np.linspace(0.0, 0.35, 8), [0.0, 0.05, 0.1, 0.2], [0.5, 0.6, 0.75, 0.9]
+    cases = []
+    for D in Ds:
+        cases.append((dict(D=D), BIN.rd(D)))
+        cases += [(dict(D=D, P=P), BIN.rdp(D, P)) for P in Ps]
+        cases += [(dict(D=D, C=C), BIN.rdc(D, C)) for C in Cs]
+    for P in Ps:
+        for C in Cs:
+            cases.append((dict(P=P, C=C), BIN.rpc(P, C)))
+            cases += [(dict(D=D, P=P, C=C), BIN.rdpc(D, P, C)) for D in (0.1, 0.2, 0.3)]
+    for kwargs, exact in cases:
+        rate, exact = SRC.solve(**kwargs).rate, float(exact)
+        assert (math.isinf(rate) and math.isinf(exact)) or abs(rate - exact) < TOL_BITS, kwargs
+
+
 # -- discretized Gaussian -------------------------------------------------------------------
 
 
