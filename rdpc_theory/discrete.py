@@ -18,6 +18,14 @@ What is certified:
   but generally loose bound :math:`\max\{R(D,P)_{\mathrm{lower}}, H(S) - C\}` (data
   processing: :math:`I(X;\hat X) \ge I(S;\hat X) \ge H(S) - C`); ``message`` says so.
 * ``C < H(S|X)`` is infeasible for every channel (data processing): rate ``inf``.
+* "Feasible" means every constraint holds to within 1e-9 (distortion units, TV, nats).
+  For KL bounds below ~1e-6 nats this tolerance is not negligible (the rate moves like
+  its square root there); KL bounds below 1e-12 nats are treated as :math:`p_{\hat X} =
+  p_X`.
+
+Solvers live in :mod:`rdpc_theory.blahut_arimoto` (Blahut–Arimoto with an interior-point
+polish, generalized Sinkhorn for perception, Lagrangian and convex–concave iterations
+for classification) and :mod:`rdpc_theory.convex` (cvxpy programs).
 
 References
 ----------
@@ -411,8 +419,10 @@ class DiscreteSource:
         base : float
             Unit of rates, C and KL perception (2: bits).
         tol : float
-            Target certified gap ``upper - lower`` in `base` units for the convex
-            problems; stationarity tolerance of the convex–concave procedure.
+            Target certified gap ``upper - lower`` in `base` units for R(D) and R(D, P)
+            (also when they are the first step of a problem with C).  The convex–concave
+            procedure has its own stopping rule: a relative decrease below 1e-10 per
+            cycle with inner problems solved to 1e-9 nats.
         seed : int
             Seed of the random starts of the convex–concave procedure.
         n_starts : int
