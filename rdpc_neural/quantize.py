@@ -63,6 +63,8 @@ class UniformQuantizer(nn.Module):
     ([[2, 3]], [0.3333, 1.0])
     """
 
+    centers: torch.Tensor
+
     def __init__(
         self, levels: int, grad_mode: str = "soft-to-hard", soft_sigma: float = 1.0
     ) -> None:

@@ -298,8 +298,8 @@ def _run_parallel(
         try:
             first = next((p[0] for p in phases if p), None)
             if first is not None:  # the two frozen classifiers, side by side
-                for fut in [pool.submit(_prepare_one, first, w) for w in ("clf", "held")]:
-                    fut.result()
+                for prep in [pool.submit(_prepare_one, first, w) for w in ("clf", "held")]:
+                    prep.result()
             for phase in phases:
                 futures: dict[Future[dict[str, Any]], RunConfig] = {
                     pool.submit(_run_one, c, runs_root, preset, progress): c for c in phase

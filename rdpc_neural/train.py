@@ -269,7 +269,7 @@ def _critic_step(
     opt.zero_grad(set_to_none=True)
     loss.backward()
     opt.step()
-    return loss.item()
+    return float(loss.item())
 
 
 def _generator_step(
