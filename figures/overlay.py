@@ -1,7 +1,8 @@
 """Neural operating points on the theory: overlays for the binary and Gaussian sources.
 
 Reads only the synthetic run directories
-(:func:`rdpc_neural.synthetic_results.synthetic_runs_table`) and draws, in **bits** (the rate unit of the runs):
+(:func:`rdpc_neural.synthetic_results.synthetic_runs_table`) and draws, in **bits** (the
+rate unit of the runs):
 
 * ``overlay_gaussian`` / ``overlay_binary``: the theory contour maps R(D, C) and R(P, C)
   (drawn by :func:`figures.theory._draw_contour`) with the RDC runs (lambda_p = 0) on the
@@ -13,7 +14,8 @@ Reads only the synthetic run directories
   families), with the diagonal, the rate's 95% interval (vertical) and the span between the
   bound at the measured values and at the interval ends (horizontal); colour = block length.
 * ``synthetic_gaps``: gap to the bound against block length, per family, with the best
-  point per block length joined.
+  non-degenerate point per block length joined (degenerate: zero-rate collapse or lossless,
+  :func:`rdpc_neural.synthetic_results.is_degenerate`).
 
 Every point must lie on or above its bound (``above_bound``); the figures print the count of
 points below it (0 unless something is wrong).
@@ -82,16 +84,27 @@ def _finished(rows: Sequence[Row], **fixed: Any) -> list[Row]:
             and all(r.get(k) == v for k, v in fixed.items())]  # fmt: skip
 
 
-def _points_on_map(ax: Any, panel: RatePanel, rows: Sequence[Row], y_key: str) -> None:
+def _points_on_map(ax: Any, panel: RatePanel, rows: Sequence[Row], y_key: str) -> list[Any]:
+    """Scatter the runs; return neutral legend handles (one per block length)."""
+    from matplotlib.lines import Line2D
+
     vmax = _vmax(panel)
+    handles = []
     for n in sorted({int(r["block_length"]) for r in rows}):
         rr = [r for r in rows if int(r["block_length"]) == n]
+        marker = _MARKERS.get(n, "o")
         ax.scatter([r["C_bits"] for r in rr], [r[y_key] for r in rr],
                    c=[min(r["rate_bits"], vmax) for r in rr], cmap="viridis", vmin=0.0,
-                   vmax=vmax, marker=_MARKERS.get(n, "o"), s=22, edgecolors="white",
-                   linewidths=0.5, zorder=5, label=f"n = {n}")  # fmt: skip
-    ax.set_xlim(panel.x[0], panel.x[-1])
-    ax.set_ylim(panel.y[0], panel.y[-1])
+                   vmax=vmax, marker=marker, s=22, edgecolors="white", linewidths=0.6,
+                   zorder=5, clip_on=False)  # fmt: skip
+        handles.append(Line2D([], [], ls="", marker=marker, ms=4.5, mfc="0.6", mec="white",
+                              mew=0.6, label=f"n = {n}"))  # fmt: skip
+    # A little room around the map, so that points on its edges (D = 0, lossless) show.
+    dx = 0.015 * (panel.x[-1] - panel.x[0])
+    dy = 0.02 * (panel.y[-1] - panel.y[0])
+    ax.set_xlim(panel.x[0] - dx, panel.x[-1] + dx)
+    ax.set_ylim(panel.y[0] - dy, panel.y[-1] + dy)
+    return handles
 
 
 def _below_count(rows: Sequence[Row]) -> int:
@@ -107,11 +120,11 @@ def overlay_figure(panels: dict[str, RatePanel], rows: Sequence[Row], source: st
         panel = panels[fam]
         _draw_contour(ax, panel)
         pts = _finished(rows, source=source, family=fam)
-        _points_on_map(ax, panel, pts, y_key)
+        handles = _points_on_map(ax, panel, pts, y_key)
         if pts:
-            ax.legend(loc="upper right", fontsize=6, frameon=True, framealpha=0.8,
-                      title=f"{len(pts)} runs, {_below_count(pts)} below bound",
-                      title_fontsize=6, markerscale=0.8)  # fmt: skip
+            ax.legend(handles=handles, loc="upper right", fontsize=6, frameon=True,
+                      framealpha=0.85, title=f"{len(pts)} runs, {_below_count(pts)} below "
+                      "bound", title_fontsize=6)  # fmt: skip
     fig.suptitle(f"neural codecs on the {source} source: points at their mean measured "
                  "constraints, filled with their measured rate (same colour scale)",
                  fontsize=7.5)  # fmt: skip
@@ -180,19 +193,27 @@ def gaps_figure(rows: Sequence[Row], *, target: float | None = 0.3) -> Any:
             pts = [r for r in rows if r["source"] == src and r["family"] == fam]
             if not pts:
                 continue
-            xs = [pos[int(r["block_length"])] + offsets[fam] for r in pts]
-            ax.scatter(xs, [r["gap_bits"] for r in pts], s=8, color=color, alpha=0.45, lw=0)
+            useful = [r for r in pts if not r.get("degenerate")]
+            trivial = [r for r in pts if r.get("degenerate")]
+            ax.scatter([pos[int(r["block_length"])] + offsets[fam] for r in useful],
+                       [r["gap_bits"] for r in useful], s=8, color=color, alpha=0.45,
+                       lw=0)  # fmt: skip
+            ax.scatter([pos[int(r["block_length"])] + offsets[fam] for r in trivial],
+                       [r["gap_bits"] for r in trivial], s=10, facecolors="none",
+                       edgecolors="0.55", lw=0.5)  # fmt: skip
             best = []
             for n in ns:
-                g = [r["gap_bits"] for r in pts if int(r["block_length"]) == n]
+                g = [r["gap_bits"] for r in useful if int(r["block_length"]) == n]
                 if g:
                     best.append((pos[n] + offsets[fam], min(g)))
-            ax.plot(*zip(*best, strict=True), "-o", ms=3, lw=0.9, color=color,
-                    label=f"{fam.upper()} (best per n)")  # fmt: skip
+            if best:
+                ax.plot(*zip(*best, strict=True), "-o", ms=3, lw=0.9, color=color,
+                        label=f"{fam.upper()} (best per n)")  # fmt: skip
         if target is not None and src == "gaussian":
             ax.axhline(target, color="0.4", lw=0.6, ls=":")
-            ax.text(len(ns) - 0.5, target, f"target {target:g} (RDC, n = 16)", ha="right",
+            ax.text(-0.4, target, f"target {target:g} (RDC, n = 16)", ha="left",
                     va="bottom", fontsize=6, color="0.35")  # fmt: skip
+
         ax.axhline(0.0, color="0.2", lw=0.6)
         ax.set_xticks(range(len(ns)), [str(n) for n in ns])
         ax.set_xlabel("block length n")
@@ -200,6 +221,9 @@ def gaps_figure(rows: Sequence[Row], *, target: float | None = 0.3) -> Any:
         ax.grid(alpha=0.25, lw=0.4, axis="y")
         ax.legend(loc="upper right", fontsize=6, frameon=False)
     axes[0][0].set_ylabel("rate - bound [bits/symbol]")
+    fig.text(0.5, -0.01, "filled: all non-degenerate runs (line: the best per n); hollow grey: "
+             "degenerate runs (zero-rate collapse or lossless code)", ha="center", va="top",
+             fontsize=6, color="0.35")  # fmt: skip
     return fig
 
 

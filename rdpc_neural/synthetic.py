@@ -195,14 +195,27 @@ class PiecewiseLinearDensity(nn.Module):
         return (self.cdf(t + step / 2, m) - self.cdf(t - step / 2, m)).squeeze(-1)
 
 
-def _mlp(n_in: int, n_out: int, hidden: int, depth: int) -> nn.Sequential:
-    layers: list[nn.Module] = []
-    width = n_in
-    for _ in range(depth):
-        layers += [nn.Linear(width, hidden), nn.SiLU()]
-        width = hidden
-    layers.append(nn.Linear(width, n_out))
-    return nn.Sequential(*layers)
+class _SkipMLP(nn.Module):
+    """``linear(x) + mlp(x)`` (``skip``) or ``mlp(x)``: with the linear skip path the
+    near-linear maps that are good codes for the Gaussian source are learned at once (without
+    it the n = 16 codecs were at a 0.35 bit gap after 1000 steps instead of 0.26)."""
+
+    def __init__(self, n_in: int, n_out: int, hidden: int, depth: int, skip: bool) -> None:
+        super().__init__()
+        self.skip = nn.Linear(n_in, n_out) if skip else None
+        layers: list[nn.Module] = []
+        width = n_in
+        for _ in range(depth):
+            layers += [nn.Linear(width, hidden), nn.SiLU()]
+            width = hidden
+        layers.append(nn.Linear(width, n_out))
+        self.mlp = nn.Sequential(*layers) if depth > 0 else None
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.skip is None:
+            assert self.mlp is not None
+            return self.mlp(x)
+        return self.skip(x) if self.mlp is None else self.skip(x) + self.mlp(x)
 
 
 class SyntheticCodec(nn.Module):
@@ -218,10 +231,10 @@ class SyntheticCodec(nn.Module):
         n, d = config.block_length, config.latent_dim
         self.binary = config.source == "binary"
         self.scale = 1.0 if self.binary else math.sqrt(config.var_x)
-        self.encoder = _mlp(n, d, config.hidden, config.depth)
+        self.encoder = _SkipMLP(n, d, config.hidden, config.depth, config.skip)
         self.quantizer = UniformQuantizer(config.levels, config.grad_mode)
         self.density = PiecewiseLinearDensity(d, config.density_bins, config.density_hidden)
-        self.decoder = _mlp(d, n, config.hidden, config.depth)
+        self.decoder = _SkipMLP(d, n, config.hidden, config.depth, config.skip)
 
     def encode(self, x: torch.Tensor) -> torch.Tensor:
         """Latents y in [-1, 1]^d."""
@@ -267,14 +280,16 @@ def _loss_terms(config: SyntheticConfig, x: torch.Tensor, s: torch.Tensor,
     if config.source == "binary":
         pi = out
         dist = (pi * (1 - x) + (1 - pi) * x).mean()
-        if rate_weight < 1.0:
-            # Warm-up: the expected Hamming loss is linear in pi, so a sigmoid decoder that
-            # starts predicting the majority symbol saturates and never learns to read the
-            # latents (zero-rate collapse, seen at n = 16). Blend in the cross-entropy in
-            # bits (gradients that do not vanish) while the rate weight rises.
+        bce_weight = max(1.0 - rate_weight, config.bce_weight)
+        if bce_weight > 0:
+            # The expected Hamming loss is linear in pi, so a sigmoid decoder that starts
+            # predicting the majority symbol saturates and never learns to read the latents
+            # (zero-rate collapse, seen at n = 16). The cross-entropy in bits has gradients
+            # that do not vanish: it is blended in during the warm-up, and with weight
+            # `bce_weight` after it.
             p_clamped = pi.clamp(1e-6, 1 - 1e-6)
             bce = -(x * torch.log2(p_clamped) + (1 - x) * torch.log2(1 - p_clamped)).mean()
-            dist = rate_weight * dist + (1.0 - rate_weight) * bce
+            dist = (1.0 - bce_weight) * dist + bce_weight * bce
         perc = (pi.mean(0) - x.mean(0)).abs().mean()
         joint = torch.stack([((1 - s) * (1 - pi)).mean(0), ((1 - s) * pi).mean(0),
                              (s * (1 - pi)).mean(0), (s * pi).mean(0)])  # fmt: skip

@@ -107,6 +107,8 @@ class SyntheticConfig:
         L, quantizer levels on [-1, 1] (>= 2); nominal rate ``d log2 L / n`` bits/symbol.
     hidden, depth : int
         Width and number of hidden layers of the MLP encoder and decoder.
+    skip : bool
+        Add a linear skip path to the encoder and decoder MLPs (``linear(x) + mlp(x)``).
     density_bins : int
         Bins of the learned piecewise-linear CDF of each latent coordinate (>= 2).
     density_hidden : int
@@ -132,6 +134,10 @@ class SyntheticConfig:
         before the decoder has learned to use the latents); in [0, 1]. For the binary source
         the distortion term moves over the same steps from the cross-entropy of ``pi``
         (bits) to the expected Hamming distortion (see :mod:`rdpc_neural.synthetic`).
+    bce_weight : float
+        Binary source: weight in [0, 1] of the cross-entropy of ``pi`` kept in the
+        distortion term after the warm-up (``(1 - w) Hamming + w BCE``); only training
+        changes, every measurement is the exact Hamming distortion.
     eval_every : int
         Validation row and checkpoint every this many steps.
     val_blocks, test_blocks, fit_blocks : int
@@ -157,6 +163,7 @@ class SyntheticConfig:
     levels: int = 16
     hidden: int = 128
     depth: int = 2
+    skip: bool = True
     density_bins: int = 64
     density_hidden: int = 64
     lambda_d: float = 4.0
@@ -170,6 +177,7 @@ class SyntheticConfig:
     lr_decay_at: float = 0.7
     lr_decay_factor: float = 0.1
     rate_warmup: float = 0.1
+    bce_weight: float = 0.0
     eval_every: int = 1000
     val_blocks: int = 8192
     test_blocks: int = 65536
@@ -191,6 +199,10 @@ class SyntheticConfig:
         _check_int("levels", self.levels, 2)
         _check_int("hidden", self.hidden, 1)
         _check_int("depth", self.depth, 0)
+        if not isinstance(self.skip, bool):
+            raise ValueError(f"`skip` must be true or false; got {self.skip!r}.")
+        if self.depth == 0 and not self.skip:
+            raise ValueError("`depth` must be >= 1 when `skip` is false; got 0.")
         _check_int("density_bins", self.density_bins, 2)
         _check_int("density_hidden", self.density_hidden, 0)
         for name in ("lambda_d", "lambda_p", "lambda_c"):
@@ -211,6 +223,7 @@ class SyntheticConfig:
         _check_float("lr_decay_at", self.lr_decay_at, 0.0, 1.0)
         _check_float("lr_decay_factor", self.lr_decay_factor, 0.0, 1.0, low_open=True)
         _check_float("rate_warmup", self.rate_warmup, 0.0, 1.0)
+        _check_float("bce_weight", self.bce_weight, 0.0, 1.0)
         _check_int("eval_every", self.eval_every, 1)
         _check_int("val_blocks", self.val_blocks, 16)
         # The W2 estimate splits the test set into 16 chunks of at least 16 samples.
@@ -324,15 +337,21 @@ class SyntheticPreset:
 
 # Codec per (source, block length): d = n latent coordinates; L = 16 levels leave room for
 # ~3 bits per Gaussian coordinate, L = 8 for the binary source (at most H_b(p) = 0.88 bit).
+# Binary codecs have no linear skip path (with it an n = 16 codec settled near the rate of a
+# lossless code at D = 0.13) and no cross-entropy share after the warm-up (with 0.2 the
+# decoders became calibrated rather than decisive: D above p at n = 16).
 def _base(source: str, n: int, **kw: Any) -> SyntheticConfig:
-    levels = 16 if source == "gaussian" else 8
-    return SyntheticConfig(source=source, block_length=n, latent_dim=n, levels=levels, **kw)
+    extra: dict[str, Any] = {"levels": 16} if source == "gaussian" else {"levels": 8, "skip": False}
+    return SyntheticConfig(source=source, block_length=n, latent_dim=n, **extra, **kw)
 
 
 # lambda grids (see the module docstring for the scales). Gaussian: lambda_d 1.5 ... 12 spans
-# D ~ 0.48 ... 0.06 (R(D) ~ 0.5 ... 2 bits); binary: lambda_d 1.5 ... 4.5 spans D ~ 0.26 ...
-# 0.04. The C weights move the points across the (D, C) plane; the RPC points (lambda_d = 0)
-# use only perception and classification; RDPC points add perception to mid-range lambda_d.
+# D ~ 0.48 ... 0.06 (R(D) ~ 0.5 ... 2 bits). Binary: the Lagrangian optimum of lambda_d
+# 2.5 ... 9 is D ~ 0.15 ... 0.002, but the trained block codes settle at larger D (measured),
+# and at n = 1 every lambda_d > 2.94 gives the lossless code (time sharing is all a scalar
+# dithered quantizer can do there). The C weights move the points across the (D, C) plane;
+# the RPC points (lambda_d = 0) use only perception and classification; RDPC points add
+# perception to a mid-range lambda_d.
 _GRIDS: dict[str, dict[str, list[tuple[float, float, float]]]] = {
     "gaussian": {
         "rdc": [(ld, 0.0, lc) for ld in (1.5, 3.0, 6.0, 12.0) for lc in (0.0, 2.0)],
@@ -340,9 +359,9 @@ _GRIDS: dict[str, dict[str, list[tuple[float, float, float]]]] = {
         "rdpc": [(3.0, lp, lc) for lp in (1.0, 10.0) for lc in (0.0, 2.0)],
     },
     "binary": {
-        "rdc": [(ld, 0.0, lc) for ld in (1.5, 2.5, 3.5, 4.5) for lc in (0.0, 2.0)],
+        "rdc": [(ld, 0.0, lc) for ld in (2.5, 4.0, 6.0, 9.0) for lc in (0.0, 2.0)],
         "rpc": [(0.0, lp, lc) for lp in (2.0, 20.0) for lc in (2.0, 4.0, 8.0)],
-        "rdpc": [(2.5, lp, lc) for lp in (2.0, 20.0) for lc in (0.0, 2.0)],
+        "rdpc": [(4.0, lp, lc) for lp in (2.0, 20.0) for lc in (0.0, 2.0)],
     },
 }
 
@@ -373,8 +392,8 @@ _PRESETS: dict[str, tuple[str, Callable[[], list[SyntheticConfig]]]] = {
         "both sources, n in {1, 4}, a few RDC/RPC/RDPC points each, 1500 steps",
         lambda: _grid_configs((1, 4), FAMILIES, thin=3, steps=1500, eval_every=500)),
     "synthetic-full": (
-        "both sources, n in {1, 4, 16}, full RDC/RPC/RDPC lambda grids, 3000 steps",
-        lambda: _grid_configs((1, 4, 16), FAMILIES)),
+        "both sources, n in {1, 4, 16}, full RDC/RPC/RDPC lambda grids, 2000 steps",
+        lambda: _grid_configs((1, 4, 16), FAMILIES, steps=2000, eval_every=500)),
 }  # fmt: skip
 
 SYNTHETIC_PRESETS: tuple[str, ...] = tuple(_PRESETS)

@@ -277,3 +277,18 @@ def test_gaussian_bound_is_the_textbook_rd_when_classification_is_loose() -> Non
     np.testing.assert_allclose(
         _per_letter_bound(b, bsrc, "rdc", d[:1], d[:1] * 0, np.ones(1)),
         [hb(0.3) - hb(0.1)], rtol=1e-12)  # fmt: skip
+
+
+@pytest.mark.slow
+def test_quick_preset_points_lie_above_their_bounds(tmp_path) -> None:
+    """The synthetic-quick sweep (28 runs, n in {1, 4}; ~15 min on 2 busy cores): no point
+    below its bound, and the Gaussian RDC codecs within 0.3 bit/symbol of R(D, C)."""
+    assert main(["synthetic", "--preset", "synthetic-quick", "--jobs", "2", "--no-progress",
+                 "--runs-dir", str(tmp_path)]) == 0  # fmt: skip
+    rows = synthetic_runs_table(tmp_path, "synthetic-quick")
+    assert len(rows) == 28 and all(r["status"] == "finished" for r in rows)
+    gaps = best_gaps(rows)
+    assert all(g["below_bound"] == 0 for g in gaps)
+    for g in gaps:
+        if g["source"] == "gaussian" and g["family"] == "rdc":
+            assert g["best_gap_bits"] < 0.3
