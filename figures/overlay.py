@@ -213,13 +213,13 @@ def gaps_figure(rows: Sequence[Row], *, target: float | None = 0.3) -> Any:
             ax.axhline(target, color="0.4", lw=0.6, ls=":")
             ax.text(-0.4, target, f"target {target:g} (RDC, n = 16)", ha="left",
                     va="bottom", fontsize=6, color="0.35")  # fmt: skip
-
         ax.axhline(0.0, color="0.2", lw=0.6)
         ax.set_xticks(range(len(ns)), [str(n) for n in ns])
         ax.set_xlabel("block length n")
         ax.set_title(f"{src} source")
         ax.grid(alpha=0.25, lw=0.4, axis="y")
-        ax.legend(loc="upper right", fontsize=6, frameon=False)
+        if ax.get_legend_handles_labels()[0]:
+            ax.legend(loc="upper right", fontsize=6, frameon=False)
     axes[0][0].set_ylabel("rate - bound [bits/symbol]")
     fig.text(0.5, -0.01, "filled: all non-degenerate runs (line: the best per n); hollow grey: "
              "degenerate runs (zero-rate collapse or lossless code)", ha="center", va="top",
