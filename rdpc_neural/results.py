@@ -35,6 +35,7 @@ RUN_COLUMNS: tuple[str, ...] = (
     "acc",
     "acc_heldout",
     "train_seconds",
+    "train_cpu_seconds",
 )
 
 
@@ -61,6 +62,7 @@ def runs_table(
         if rec.finished and rec.summary is not None:
             row["status"] = "finished"
             row["train_seconds"] = rec.summary.get("train_seconds")
+            row["train_cpu_seconds"] = rec.summary.get("train_cpu_seconds")
             last = rec.summary.get("final", last)
         else:
             row["status"] = "partial" if last else "new"

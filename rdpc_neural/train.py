@@ -435,7 +435,7 @@ def _train_locked(
         if critic is not None
         else None
     )
-    step, rows, train_seconds = 0, [], 0.0
+    step, rows, train_seconds, train_cpu_seconds = 0, [], 0.0, 0.0
     if paths.checkpoint.is_file():
         ckpt = torch.load(paths.checkpoint, map_location=device, weights_only=True)
         codec.load_state_dict(ckpt["codec"])
@@ -450,12 +450,14 @@ def _train_locked(
             raise RuntimeError(f"{paths.checkpoint}: no optimizer state before the last step")
         step, rows = int(ckpt["step"]), [r for r in ckpt["rows"] if r["split"] != "test"]
         train_seconds = float(ckpt.get("train_seconds", 0.0))
+        train_cpu_seconds = float(ckpt.get("train_cpu_seconds", 0.0))
 
     def save_checkpoint() -> None:
         state: dict[str, Any] = {
             "step": step,
             "rows": rows,
             "train_seconds": train_seconds,
+            "train_cpu_seconds": train_cpu_seconds,
             "codec": codec.state_dict(),
             "opt_g": opt_g.state_dict(),
         }
@@ -480,7 +482,7 @@ def _train_locked(
         )  # fmt: skip
     codec.train()
     steps_this_call = 0
-    t_start = time.perf_counter()
+    t_start, c_start = time.perf_counter(), time.process_time()
     try:
         while step < config.steps:
             if max_steps_this_call is not None and steps_this_call >= max_steps_this_call:
@@ -506,29 +508,32 @@ def _train_locked(
                     bar.set_postfix({k: f"{v:.3g}" for k, v in terms.items()}, refresh=False)
             if step % config.eval_every == 0 or step == config.steps:
                 train_seconds += time.perf_counter() - t_start
+                train_cpu_seconds += time.process_time() - c_start
                 rows.append(
                     evaluate(
                         codec, critic, task, x_val, s_val, config=config, step=step, split="val"
                     )
                 )
                 save_checkpoint()
-                t_start = time.perf_counter()
+                t_start, c_start = time.perf_counter(), time.process_time()
     finally:
         if bar is not None:
             bar.close()
 
-    t_eval = time.perf_counter()
+    t_eval, c_eval = time.perf_counter(), time.process_time()
     final = evaluate(
         codec, critic, task, task.splits.x_test, task.splits.s_test,
         config=config, step=step, split="test", final=True,
     )  # fmt: skip
     eval_seconds = time.perf_counter() - t_eval
+    eval_cpu_seconds = time.process_time() - c_eval
     rows = [r for r in rows if r["split"] != "test"] + [final]
     write_metrics_csv(paths.metrics, rows)
     final_state: dict[str, Any] = {
         "step": step,
         "rows": rows,
         "train_seconds": train_seconds,
+        "train_cpu_seconds": train_cpu_seconds,
         "codec": codec.state_dict(),
     }
     if critic is not None:
@@ -542,6 +547,10 @@ def _train_locked(
         "steps": step,
         "train_seconds": train_seconds,
         "final_eval_seconds": eval_seconds,
+        # CPU time of this process (all its threads): with one thread, the time the run
+        # would take on an idle core; wall times above include waiting for a busy machine.
+        "train_cpu_seconds": train_cpu_seconds,
+        "final_eval_cpu_seconds": eval_cpu_seconds,
         "torch_threads": torch.get_num_threads(),
         "device": device,
         "final": final,
