@@ -32,7 +32,13 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help="override a config field (JSON value; dotted keys for nested, e.g. "
         "classifier.epochs=3); repeatable",
     )
-    parser.add_argument("--threads", type=int, default=None, help="torch CPU threads")
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=1,
+        help="torch CPU threads (on a shared 2-core machine 2 threads measured 2-50x slower "
+        "than 1; see benchmarks/train_speed.py)",
+    )
     parser.add_argument(
         "--max-steps",
         type=int,
@@ -54,15 +60,14 @@ def run(args: argparse.Namespace) -> int:
     if args.print_config:
         print(json.dumps(config.to_dict(), indent=2, sort_keys=True))
         return 0
-    if args.threads is not None and args.threads < 1:
+    if args.threads < 1:
         raise ValueError(f"`--threads` must be >= 1; got {args.threads}.")
     check_device(args.device)
     import torch
 
     from .train import train_run
 
-    if args.threads:
-        torch.set_num_threads(args.threads)
+    torch.set_num_threads(args.threads)
     root = resolve_runs_root(args.runs_dir)
     print(f"run {preset}/{config_hash(config)}  rate {config.rate_bits:.3g} bits", file=sys.stderr)
     from .data import DataNotFoundError
