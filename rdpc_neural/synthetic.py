@@ -311,6 +311,13 @@ def _loss_terms(config: SyntheticConfig, x: torch.Tensor, s: torch.Tensor,
         clf = (0.5 * torch.log2(2 * math.pi * math.e * resid.clamp_min(1e-12))).mean()
     loss = rate_weight * rate + config.lambda_d * dist + config.lambda_p * perc
     loss = loss + config.lambda_c * clf
+    if config.source == "binary" and config.lambda_d == 0 and rate_weight < 1.0:
+        # RPC runs have no distortion term, and the plug-in H(S|Xhat) has zero gradient at
+        # a decoder that ignores the latents (a stationary point: every binary RPC run
+        # collapsed there). During the warm-up the decoder first learns to reconstruct X.
+        p_clamped = pi.clamp(1e-6, 1 - 1e-6)
+        bce = -(x * torch.log2(p_clamped) + (1 - x) * torch.log2(1 - p_clamped)).mean()
+        loss = loss + (1.0 - rate_weight) * bce
     return {"loss": loss, "rate": rate, "D": dist, "P": perc, "C": clf}
 
 
