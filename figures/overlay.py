@@ -96,7 +96,7 @@ def _points_on_map(ax: Any, panel: RatePanel, rows: Sequence[Row], y_key: str) -
         ax.scatter([r["C_bits"] for r in rr], [r[y_key] for r in rr],
                    c=[min(r["rate_bits"], vmax) for r in rr], cmap="viridis", vmin=0.0,
                    vmax=vmax, marker=marker, s=22, edgecolors="white", linewidths=0.6,
-                   zorder=5, clip_on=False)  # fmt: skip
+                   zorder=5)  # fmt: skip
         handles.append(Line2D([], [], ls="", marker=marker, ms=4.5, mfc="0.6", mec="white",
                               mew=0.6, label=f"n = {n}"))  # fmt: skip
     # A little room around the map, so that points on its edges (D = 0, lossless) show.
