@@ -27,6 +27,7 @@ __all__ = [
     "best_gaps",
     "is_degenerate",
     "DEGENERATE_BITS",
+    "COLLAPSE_RATE_BITS",
 ]
 
 #: Columns of a synthetic run's ``metrics.csv`` (units in the names; empty = not computed).
@@ -164,18 +165,22 @@ def synthetic_runs_table(
     return rows
 
 
-#: Bound below which a point counts as degenerate (the codec sends almost nothing).
+#: Bound below which (with a rate below :data:`COLLAPSE_RATE_BITS`) a point is a zero-rate
+#: collapse, and distance to H(X) within which it is a lossless code.
 DEGENERATE_BITS = 0.05
+COLLAPSE_RATE_BITS = 0.2
 
 
 def is_degenerate(row: Mapping[str, Any], source_entropy_bits: float) -> bool:
     """True for an operating point whose gap says nothing about the codec's quality: a
-    zero-rate collapse (bound < :data:`DEGENERATE_BITS`) or a lossless code of a discrete
-    source (bound within :data:`DEGENERATE_BITS` of H(X), the rate of sending X itself)."""
-    bound = row.get("bound_bits")
-    if bound is None or not math.isfinite(bound):
+    zero-rate collapse (bound < :data:`DEGENERATE_BITS` and rate <
+    :data:`COLLAPSE_RATE_BITS`: the gap is only the density model's cost of a point mass) or
+    a lossless code of a discrete source (bound within :data:`DEGENERATE_BITS` of H(X))."""
+    bound, rate = row.get("bound_bits"), row.get("rate_bits")
+    if bound is None or rate is None or not math.isfinite(bound):
         return False
-    return bool(bound < DEGENERATE_BITS or bound > source_entropy_bits - DEGENERATE_BITS)
+    collapse = bound < DEGENERATE_BITS and rate < COLLAPSE_RATE_BITS
+    return bool(collapse or bound > source_entropy_bits - DEGENERATE_BITS)
 
 
 def best_gaps(rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
