@@ -81,9 +81,11 @@ def cases(
         return np.where(excess < 0, np.nan, np.minimum(vx**2 * excess / th**2, vx))
 
     def bare_g_rdp(s_lo: np.ndarray, s_hi: np.ndarray) -> np.ndarray:
+        sx = math.sqrt(vx)
         s = np.clip(np.sqrt(np.maximum(vx - GD, 0.0)), s_lo, s_hi)
-        r = (vx + s**2 - GD) / (2 * math.sqrt(vx) * s)
-        return np.where((s > 0) & (r > 0), -0.5 * np.log1p(-(np.minimum(r, 1.0) ** 2)), 0.0) / LN2
+        one_minus_r = np.maximum((GD - (sx - s) ** 2) / (2 * sx * s), 0.0)
+        rate = np.where(one_minus_r < 1.0, -0.5 * np.log(one_minus_r * (2.0 - one_minus_r)), 0.0)
+        return np.where(s > 0, rate, 0.0) / LN2
 
     def bare_w2() -> np.ndarray:
         return bare_g_rdp(np.maximum(1 - np.sqrt(GP), 0), 1 + np.sqrt(GP))
