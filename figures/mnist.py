@@ -124,11 +124,10 @@ def fig9a(rows: Sequence[Row], *, title: str = "RDC, Fig. 9(a) grid") -> Any:
     colors = _rate_colors([float(r["rate_bits"]) for r in rows])
     for rate, ((m0, m1), acc) in PAPER_FIG9A_BANDS.items():
         color = colors[rate]
-        a0, a1 = acc if acc is not None else (None, None)
-        if a0 is None:
+        if acc is None:
             ax.axvspan(m0, m1, color=color, alpha=0.12, lw=0)
         else:
-            ax.fill_between([m0, m1], a0, a1, color=color, alpha=0.18, lw=0)
+            ax.fill_between([m0, m1], acc[0], acc[1], color=color, alpha=0.18, lw=0)
     _scatter_by_rate(ax, rows, "mse", frontier=True)
     _finish_axes(ax, "distortion mse (per pixel, [0,1] scale)", title)
     ax.legend(loc="lower right", bbox_to_anchor=(1.0, 0.06), frameon=False, markerscale=1.5)

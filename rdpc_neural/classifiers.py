@@ -83,7 +83,7 @@ def train_classifier(
             xb, sb = x[idx].to(device), s[idx].to(device)
             loss = F.cross_entropy(model(xb), sb)
             opt.zero_grad(set_to_none=True)
-            loss.backward()
+            loss.backward()  # type: ignore[no-untyped-call]
             opt.step()
     model.eval()
     model.requires_grad_(False)

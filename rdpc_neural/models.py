@@ -388,7 +388,7 @@ def count_flops(fn: Callable[[], torch.Tensor], *, backward: bool = True) -> int
     from torch.utils._python_dispatch import TorchDispatchMode
     from torch.utils.flop_counter import flop_registry
 
-    class _Counter(TorchDispatchMode):
+    class _Counter(TorchDispatchMode):  # type: ignore[no-untyped-call]
         total = 0
 
         def __torch_dispatch__(self, func, types, args=(), kwargs=None):  # type: ignore[no-untyped-def]
@@ -399,9 +399,9 @@ def count_flops(fn: Callable[[], torch.Tensor], *, backward: bool = True) -> int
                 self.total += int(formula(*args, **kwargs, out_val=out))
             return out
 
-    counter = _Counter()
+    counter = _Counter()  # type: ignore[no-untyped-call]
     with counter:
         out = fn()
         if backward:
-            out.sum().backward()
+            out.sum().backward()  # type: ignore[no-untyped-call]
     return counter.total

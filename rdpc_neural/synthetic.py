@@ -73,7 +73,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import torch
@@ -170,18 +170,23 @@ class PiecewiseLinearDensity(nn.Module):
             self.context = nn.ModuleList(
                 [nn.Linear(dims, context_hidden), nn.Linear(context_hidden, dims * bins)]
             )
-            nn.init.zeros_(self.context[1].weight)
-            nn.init.zeros_(self.context[1].bias)
+            last = cast(nn.Linear, self.context[1])
+            nn.init.zeros_(last.weight)
+            nn.init.zeros_(last.bias)
 
     def masses(self, y_hat: torch.Tensor) -> torch.Tensor:
         """Bin masses, shape ``(batch, dims, bins)``, given the dequantized latents."""
         logits = self.logits.to(y_hat.dtype).expand(len(y_hat), -1, -1)
         if self.context is not None:
-            first, second = self.context
+            first, second = (cast(nn.Linear, m) for m in self.context)
             h = nn.functional.silu(
-                nn.functional.linear(y_hat, first.weight * self.mask_in, first.bias)
+                nn.functional.linear(
+                    y_hat, first.weight * cast(torch.Tensor, self.mask_in), first.bias
+                )
             )
-            ctx = nn.functional.linear(h, second.weight * self.mask_out, second.bias)
+            ctx = nn.functional.linear(
+                h, second.weight * cast(torch.Tensor, self.mask_out), second.bias
+            )
             logits = logits + ctx.view(len(y_hat), self.dims, self.bins)
         return torch.softmax(logits, dim=-1)
 
@@ -221,8 +226,10 @@ class _SkipMLP(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.skip is None:
             assert self.mlp is not None
-            return self.mlp(x)
-        return self.skip(x) if self.mlp is None else self.skip(x) + self.mlp(x)
+            out: torch.Tensor = self.mlp(x)
+            return out
+        out = self.skip(x) if self.mlp is None else self.skip(x) + self.mlp(x)
+        return out
 
 
 class SyntheticCodec(nn.Module):
@@ -275,7 +282,8 @@ def build_synthetic_codec(config: SyntheticConfig) -> SyntheticCodec:
 
 # ------------------------------------------------------------------------------- losses
 def _entropy_bits(p: torch.Tensor) -> torch.Tensor:
-    return -torch.special.xlogy(p, p) / _LN2
+    out: torch.Tensor = -torch.special.xlogy(p, p) / _LN2
+    return out
 
 
 def _loss_terms(config: SyntheticConfig, x: torch.Tensor, s: torch.Tensor,
@@ -376,7 +384,8 @@ def w2sq_to_gaussian(samples: NDArray[np.float64], var: float) -> NDArray[np.flo
     phi = stats.norm.pdf(z)  # 0 at both infinite ends
     weights = (phi[:-1] - phi[1:]).reshape((m,) + (1,) * (x.ndim - 1))
     value = var - 2.0 * sigma * (weights * x).sum(0) + (x**2).mean(0)
-    return np.maximum(value, 0.0)
+    out: NDArray[np.float64] = np.maximum(value, 0.0)
+    return out
 
 
 def _mean_ci(values: NDArray[np.float64]) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
@@ -404,7 +413,8 @@ def symbol_probabilities(
         prob = (density.cdf(lo + step, masses) - density.cdf(lo, masses)).clamp(0.0, 1.0)
     out = prob.numpy()
     out = out / out.sum(-1, keepdims=True)  # exact normalization against rounding
-    return (1.0 - _UNIFORM_MIX) * out + _UNIFORM_MIX / levels
+    mixed: NDArray[np.float64] = (1.0 - _UNIFORM_MIX) * out + _UNIFORM_MIX / levels
+    return mixed
 
 
 def code_with_constriction(
@@ -526,7 +536,8 @@ def evaluate_synthetic(
         q_s1_given_1 = counts[3] / (counts[1] + counts[3])
 
         def nll(q1: NDArray[Any], sv: NDArray[Any]) -> NDArray[Any]:
-            return -(sv * np.log2(q1) + (1 - sv) * np.log2(1 - q1))
+            out: NDArray[Any] = -(sv * np.log2(q1) + (1 - sv) * np.log2(1 - q1))
+            return out
 
         c_samples = out * nll(q_s1_given_1, sn) + (1 - out) * nll(q_s1_given_0, sn)
     else:
@@ -729,7 +740,7 @@ def _train_locked(config: SyntheticConfig, paths: RunPaths, preset: str,
             rate_weight = min(1.0, (step + 1) / warmup) if warmup > 0 else 1.0
             terms = _loss_terms(config, x, s, codec(x, u), rate_weight)
             opt.zero_grad(set_to_none=True)
-            terms["loss"].backward()
+            terms["loss"].backward()  # type: ignore[no-untyped-call]
             opt.step()
             if not math.isfinite(terms["loss"].item()):
                 raise FloatingPointError(f"loss became {terms['loss'].item()} at step {step}")
@@ -861,11 +872,11 @@ def run_synthetic_sweep(
                                      initargs=(threads_per_job,)) as pool:  # fmt: skip
                 futures = {pool.submit(_worker_run, c, root, preset): c for c in pending}
                 for fut in as_completed(futures):
-                    exc = fut.exception()
-                    if exc is None:
+                    err = fut.exception()
+                    if err is None:
                         done += 1
                     else:
-                        failed[synthetic_config_hash(futures[fut])] = f"{type(exc).__name__}: {exc}"
+                        failed[synthetic_config_hash(futures[fut])] = f"{type(err).__name__}: {err}"
                     if bar is not None:
                         bar.update(1)
     finally:
