@@ -110,12 +110,13 @@ def _finish_axes(ax: Any, xlabel: str, title: str) -> None:
     ax.grid(alpha=0.25, lw=0.4)
 
 
-def _note_markers(ax: Any) -> None:
-    ax.text(0.99, 0.02, "filled: training classifier; hollow: held-out classifier",
-            transform=ax.transAxes, ha="right", va="bottom", fontsize=6, color="0.35")  # fmt: skip
+def _note_markers(ax: Any, extra: str = "") -> None:
+    """A one-line key above the axes (inside, the points would hide it)."""
+    ax.text(0.0, 1.01, f"filled: training classifier, hollow: held-out classifier{extra}",
+            transform=ax.transAxes, ha="left", va="bottom", fontsize=5.5, color="0.35")  # fmt: skip
 
 
-def fig9a(rows: Sequence[Row], *, title: str = "RDC, Fig. 9(a) grid") -> Any:
+def fig9a(rows: Sequence[Row], *, title: str = "RDC, Fig. 9(a) grid\n") -> Any:
     """Accuracy vs MSE per rate for the lambda_p = 0 runs, with the paper's bands."""
     import matplotlib.pyplot as plt
 
@@ -130,14 +131,12 @@ def fig9a(rows: Sequence[Row], *, title: str = "RDC, Fig. 9(a) grid") -> Any:
             ax.fill_between([m0, m1], acc[0], acc[1], color=color, alpha=0.18, lw=0)
     _scatter_by_rate(ax, rows, "mse", frontier=True)
     _finish_axes(ax, "distortion mse (per pixel, [0,1] scale)", title)
-    ax.legend(loc="lower right", bbox_to_anchor=(1.0, 0.06), frameon=False, markerscale=1.5)
-    _note_markers(ax)
-    ax.text(0.01, 0.99, "shaded: paper's read-off ranges", transform=ax.transAxes,
-            ha="left", va="top", fontsize=6, color="0.35")  # fmt: skip
+    ax.legend(loc="lower left", frameon=False, markerscale=1.5, scatterpoints=1)
+    _note_markers(ax, "; shaded: paper's ranges")
     return fig
 
 
-def fig9b(rows: Sequence[Row], *, title: str = "RPC, Fig. 9(b) grid") -> Any:
+def fig9b(rows: Sequence[Row], *, title: str = "RPC, Fig. 9(b) grid\n") -> Any:
     """Accuracy vs exact W1 per rate for the lambda_d = 0 runs."""
     import matplotlib.pyplot as plt
 
