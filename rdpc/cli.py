@@ -25,10 +25,12 @@ COMMANDS: tuple[tuple[str, str, str], ...] = (
     ("sweep", "rdpc_neural.cli_sweep", "run a preset grid of neural codec runs"),
     ("runs", "rdpc_neural.cli_runs", "list finished runs as a table"),
     ("synthetic", "rdpc_neural.cli_synthetic", "neural codecs on the theory sources vs bounds"),
-    ("compress", "rdpc_neural.cli_codec", "compress a dataset to a real bitstream"),
-    ("decompress", "rdpc_neural.cli_codec_decompress", "decode a bitstream"),
     ("reproduce", "rdpc.reproduce", "the main job: checks, figures, sweeps and a report"),
 )
+
+
+# Top-level modules of the `neural` extra (pyproject.toml); the theory works without them.
+_NEURAL_EXTRA = frozenset({"torch", "torchvision", "ot", "constriction", "sklearn"})
 
 
 class CliError(Exception):
@@ -82,6 +84,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except ValueError as exc:  # bad parameter values from the libraries
         print(f"rdpc: error: {exc}", file=sys.stderr)
+        return 2
+    except ModuleNotFoundError as exc:
+        if exc.name not in _NEURAL_EXTRA:
+            raise
+        print(f"rdpc: error: this command needs the optional module {exc.name!r}; install the "
+              "neural extra: pip install 'rdpc[neural]' (or -e '.[neural]' from a checkout)",
+              file=sys.stderr)  # fmt: skip
         return 2
     except SystemExit as exc:  # --help / --version
         return int(exc.code or 0)

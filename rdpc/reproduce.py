@@ -111,6 +111,11 @@ def _run_stage(title: str, fn: Callable[[Stage], None]) -> Stage:
     t0 = time.perf_counter()
     try:
         fn(stage)
+    except ModuleNotFoundError as exc:
+        if exc.name not in ("torch", "torchvision", "ot", "constriction", "sklearn"):
+            raise
+        stage.skipped = (f"the neural extra is not installed (no module {exc.name!r}): "
+                         "pip install 'rdpc[neural]'")  # fmt: skip
     except Exception as exc:  # a failed stage is reported, and the others still run
         stage.ok = False
         stage.error = f"{type(exc).__name__}: {exc}\n\n{traceback.format_exc()}"
