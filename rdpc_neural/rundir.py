@@ -182,31 +182,41 @@ def atomic_torch_save(path: str | os.PathLike[str], obj: Any) -> None:
         raise
 
 
-def _cell(value: Any) -> str:
+def _cell(value: Any, allow_inf: bool) -> str:
     if value is None:
         return ""
     if isinstance(value, float):
-        if not math.isfinite(value):
+        if math.isnan(value) or (math.isinf(value) and not allow_inf):
             raise ValueError(f"metric value must be finite; got {value!r}.")
         return repr(value)
     return str(value)
 
 
-def write_metrics_csv(path: str | os.PathLike[str], rows: Sequence[Mapping[str, Any]]) -> None:
-    """Atomically write evaluation rows with the fixed :data:`METRIC_COLUMNS`."""
+def write_metrics_csv(
+    path: str | os.PathLike[str],
+    rows: Sequence[Mapping[str, Any]],
+    columns: Sequence[str] = METRIC_COLUMNS,
+    *,
+    allow_inf: bool = False,
+) -> None:
+    """Atomically write evaluation rows with the fixed `columns` (default
+    :data:`METRIC_COLUMNS`); unknown keys are an error, NaN always is."""
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
-    writer.writerow(METRIC_COLUMNS)
+    writer.writerow(columns)
     for row in rows:
-        unknown = set(row) - set(METRIC_COLUMNS)
+        unknown = set(row) - set(columns)
         if unknown:
             raise ValueError(f"unknown metric column(s) {sorted(unknown)}.")
-        writer.writerow([_cell(row.get(c)) for c in METRIC_COLUMNS])
+        writer.writerow([_cell(row.get(c), allow_inf) for c in columns])
     atomic_write_text(path, buf.getvalue())
 
 
-def read_metrics_csv(path: str | os.PathLike[str]) -> list[dict[str, Any]]:
-    """Rows of a metrics file; numbers parsed, empty cells as ``None``."""
+def read_metrics_csv(
+    path: str | os.PathLike[str], int_columns: Sequence[str] = ("step", "n_images")
+) -> list[dict[str, Any]]:
+    """Rows of a metrics file; numbers parsed (`int_columns` as int), ``split`` kept as
+    text, empty cells as ``None``."""
     out: list[dict[str, Any]] = []
     with open(path, encoding="utf-8", newline="") as f:
         for raw in csv.DictReader(f):
@@ -216,7 +226,7 @@ def read_metrics_csv(path: str | os.PathLike[str]) -> list[dict[str, Any]]:
                     row[k] = None
                 elif k == "split":
                     row[k] = v
-                elif k in ("step", "n_images"):
+                elif k in int_columns:
                     row[k] = int(v)
                 else:
                     row[k] = float(v)

@@ -37,7 +37,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from .config import parse_override
+from .config import _check_float, _check_int, parse_override  # one validation policy
 
 __all__ = [
     "SOURCES",
@@ -59,29 +59,6 @@ SYNTHETIC_GRAD_MODES: tuple[str, ...] = ("straight-through", "soft-to-hard")
 #: The ``kind`` recorded in the config.json of these run directories.
 RUN_KIND = "synthetic"
 _PAPER_COV = 0.9 * math.sqrt(0.5)  # the paper's rho = 0.9 with var_x = 1, var_s = 0.5
-
-
-def _check_int(name: str, value: object, low: int, high: float = math.inf) -> None:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise ValueError(f"`{name}` must be an integer; got {value!r}.")
-    if value < low or value > high:
-        rng = f">= {low}" if high == math.inf else f"in [{low}, {high:g}]"
-        raise ValueError(f"`{name}` must be {rng}; got {value}.")
-
-
-def _check_float(name: str, value: object, low: float, high: float = math.inf,
-                 *, low_open: bool = False) -> None:  # fmt: skip
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise ValueError(f"`{name}` must be a real number; got {value!r}.")
-    v = float(value)
-    if not math.isfinite(v):
-        raise ValueError(f"`{name}` must be finite; got {v:g}.")
-    if (v <= low if low_open else v < low) or v > high:
-        if high == math.inf:
-            rng = f"{'>' if low_open else '>='} {low:g}"
-        else:
-            rng = f"in {'(' if low_open else '['}{low:g}, {high:g}]"
-        raise ValueError(f"`{name}` must be {rng}; got {v:g}.")
 
 
 @dataclass(frozen=True)

@@ -5,8 +5,6 @@ Figures (:mod:`figures.overlay`) and the ``rdpc synthetic`` command read only th
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import math
 import os
@@ -14,7 +12,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from .rundir import atomic_write_text
+from .rundir import read_metrics_csv, write_metrics_csv
 from .synthetic_config import RUN_KIND, SyntheticConfig
 
 __all__ = [
@@ -65,48 +63,17 @@ TABLE_COLUMNS: tuple[str, ...] = (
 )  # fmt: skip
 
 
-def _cell(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, float):
-        if not math.isfinite(value):
-            return "inf" if value > 0 else "-inf"
-        return repr(value)
-    return str(value)
-
-
 def write_synthetic_metrics(
     path: str | os.PathLike[str], rows: Sequence[Mapping[str, Any]]
 ) -> None:
-    """Atomically write rows with the fixed :data:`SYNTHETIC_COLUMNS`."""
-    buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
-    w.writerow(SYNTHETIC_COLUMNS)
-    for row in rows:
-        unknown = set(row) - set(SYNTHETIC_COLUMNS)
-        if unknown:
-            raise ValueError(f"unknown metric column(s) {sorted(unknown)}.")
-        w.writerow([_cell(row.get(c)) for c in SYNTHETIC_COLUMNS])
-    atomic_write_text(path, buf.getvalue())
+    """Atomically write rows with the fixed :data:`SYNTHETIC_COLUMNS` (an infeasible bound
+    is written as ``inf``)."""
+    write_metrics_csv(path, rows, SYNTHETIC_COLUMNS, allow_inf=True)
 
 
 def read_synthetic_metrics(path: str | os.PathLike[str]) -> list[dict[str, Any]]:
     """Rows of a synthetic ``metrics.csv``; numbers parsed, empty cells as ``None``."""
-    out = []
-    with open(path, encoding="utf-8", newline="") as f:
-        for raw in csv.DictReader(f):
-            row: dict[str, Any] = {}
-            for k, v in raw.items():
-                if v in ("", None):
-                    row[k] = None
-                elif k == "split":
-                    row[k] = v
-                elif k in ("step", "n_blocks", "above_bound"):
-                    row[k] = int(v)
-                else:
-                    row[k] = float(v)
-            out.append(row)
-    return out
+    return read_metrics_csv(path, int_columns=("step", "n_blocks", "above_bound"))
 
 
 def iter_synthetic_runs(
