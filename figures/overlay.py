@@ -111,6 +111,9 @@ def _below_count(rows: Sequence[Row]) -> int:
     return sum(1 for r in rows if not r.get("above_bound"))
 
 
+_SOURCE_NAMES = {"gaussian": "Gaussian", "binary": "binary"}
+
+
 def overlay_figure(panels: dict[str, RatePanel], rows: Sequence[Row], source: str) -> Any:
     """Two contour maps (RDC, RPC) with the `source`'s RDC and RPC runs overlaid."""
     import matplotlib.pyplot as plt
@@ -125,9 +128,10 @@ def overlay_figure(panels: dict[str, RatePanel], rows: Sequence[Row], source: st
             ax.legend(handles=handles, loc="upper right", fontsize=6, frameon=True,
                       framealpha=0.85, title=f"{len(pts)} runs, {_below_count(pts)} below "
                       "bound", title_fontsize=6)  # fmt: skip
-    fig.suptitle(f"neural codecs on the {source} source: points at their mean measured "
+    name = _SOURCE_NAMES.get(source, source)
+    fig.suptitle(f"Neural codecs on the {name} source at their measured "
                  "constraints, filled with their measured rate (same colour scale)",
-                 fontsize=7.5)  # fmt: skip
+                 fontsize=7)  # fmt: skip
     return fig
 
 
@@ -171,7 +175,9 @@ def rate_vs_bound_figure(rows: Sequence[Row]) -> Any:
         ax.set_aspect("equal")
         ax.set_xlabel(r"per-letter bound $\frac{1}{n}\sum_i R(D_i, P_i, C_i)$ [bits/symbol]")
         ax.set_ylabel("measured rate (entropy-coded) [bits/symbol]")
-        ax.set_title(f"{src} source: {len(rr)} runs, {_below_count(rr)} below their bound")
+        ax.set_title(
+            f"{src.capitalize()} source: {len(rr)} runs, {_below_count(rr)} below their bound"
+        )
         ax.grid(alpha=0.25, lw=0.4)
         ax.legend(loc="lower right", fontsize=5.5, frameon=False, ncol=1)
     return fig

@@ -8,7 +8,6 @@ about 3.4 in wide, its text block about 7 in.
 from __future__ import annotations
 
 import os
-import tempfile
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -19,6 +18,8 @@ import matplotlib
 matplotlib.use("Agg")  # files only; never needs a display
 
 import matplotlib.pyplot as plt  # noqa: E402
+
+from rdpc_theory.atomic_io import atomic_write  # noqa: E402
 
 __all__ = [
     "COLUMN_WIDTH_IN",
@@ -84,16 +85,12 @@ def save_figure(
     paths = []
     for fmt in formats:
         target = out / f"{name}.{fmt}"
-        fd, tmp = tempfile.mkstemp(prefix=f".{name}-", suffix=f".{fmt}", dir=out)
-        os.close(fd)
-        try:
-            fig.savefig(
-                tmp, format=fmt, metadata={"Creator": "rdpc figures"} if fmt == "pdf" else None
-            )
-            os.replace(tmp, target)
-        finally:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
+        metadata = {"Creator": "rdpc figures"} if fmt == "pdf" else None
+
+        def save(tmp: str, fmt: str = fmt, metadata: dict[str, str] | None = metadata) -> None:
+            fig.savefig(tmp, format=fmt, metadata=metadata)
+
+        atomic_write(target, save)
         paths.append(target)
     plt.close(fig)
     return paths

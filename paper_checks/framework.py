@@ -38,12 +38,13 @@ import importlib
 import json
 import math
 import os
-import tempfile
 import time
 import traceback
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any, Protocol, TypeVar
+
+from rdpc_theory.atomic_io import atomic_write_text
 
 __all__ = [
     "VERDICTS",
@@ -337,16 +338,5 @@ def report_dict(
 
 def write_json(path: str | os.PathLike[str], report: Mapping[str, Any]) -> None:
     """Write `report` to `path` atomically (temporary file, then rename)."""
-    target = os.fspath(path)
-    directory = os.path.dirname(os.path.abspath(target))
-    os.makedirs(directory, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".rdpc-check-", suffix=".json", dir=directory)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(_jsonable(report), fh, indent=2, allow_nan=False)
-            fh.write("\n")
-        os.replace(tmp, target)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    text = json.dumps(_jsonable(report), indent=2, allow_nan=False) + "\n"
+    atomic_write_text(path, text)

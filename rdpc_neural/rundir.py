@@ -48,11 +48,12 @@ import json
 import math
 import os
 import subprocess
-import tempfile
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from rdpc_theory.atomic_io import atomic_write, atomic_write_text
 
 from .config import RunConfig, config_hash
 
@@ -143,23 +144,6 @@ def run_paths(runs_root: str | os.PathLike[str], preset: str, config: RunConfig)
     return RunPaths(Path(runs_root) / preset / config_hash(config))
 
 
-def atomic_write_text(path: str | os.PathLike[str], text: str) -> None:
-    """Write `text` to a temporary file beside `path`, fsync, then ``os.replace``."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
-
-
 def atomic_write_json(path: str | os.PathLike[str], data: Any) -> None:
     """Atomic, indented, key-sorted JSON (non-finite floats are rejected, never written)."""
     atomic_write_text(path, json.dumps(data, indent=2, sort_keys=True, allow_nan=False) + "\n")
@@ -169,17 +153,7 @@ def atomic_torch_save(path: str | os.PathLike[str], obj: Any) -> None:
     """``torch.save`` to a temporary file beside `path`, then ``os.replace``."""
     import torch
 
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        torch.save(obj, tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
+    atomic_write(path, lambda tmp: torch.save(obj, tmp))
 
 
 def _cell(value: Any, allow_inf: bool) -> str:
