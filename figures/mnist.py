@@ -200,31 +200,49 @@ def fig11(rows: Sequence[Row]) -> Any:
 
 
 def universal_figure(table: Sequence[Row]) -> Any:
-    """Frozen-encoder (universal) vs end-to-end: MSE and accuracy of paired runs."""
-    import matplotlib.pyplot as plt
+    """Frozen-encoder (universal) vs end-to-end: MSE and accuracy of paired runs.
 
-    fig, axes = plt.subplots(1, 2, figsize=(TEXT_WIDTH_IN, 2.6), layout="constrained")
+    Colour: rate; marker: the frozen encoder (the lambdas it was trained with, ``encoder``
+    column of :func:`rdpc_neural.results.universal_penalty_table`).
+    """
+    import matplotlib.pyplot as plt
+    from matplotlib.lines import Line2D
+
+    fig, axes = plt.subplots(1, 2, figsize=(TEXT_WIDTH_IN, 2.8), layout="constrained")
     colors = _rate_colors([float(r["rate_bits"]) for r in table])
-    for key, ax, label in (("mse", axes[0], "mse"), ("acc", axes[1], "acc")):
+    encoders = sorted({str(r.get("encoder", "")) for r in table})
+    markers = dict(zip(encoders, "o^sDv", strict=False))
+    for key, ax in (("mse", axes[0]), ("acc", axes[1])):
         values = []
         for rate, color in sorted(colors.items(), reverse=True):
-            rr = [r for r in table if _rate_key(r["rate_bits"]) == rate]
-            if not rr:
-                continue
-            x = [float(r[f"{key}_e2e"]) for r in rr]
-            y = [float(r[f"{key}_universal"]) for r in rr]
-            values += x + y
-            ax.scatter(x, y, s=9, color=color, lw=0, label=_label_rate(rate))
+            for enc in encoders:
+                rr = [
+                    r
+                    for r in table
+                    if _rate_key(r["rate_bits"]) == rate and str(r.get("encoder", "")) == enc
+                ]
+                if not rr:
+                    continue
+                x = [float(r[f"{key}_e2e"]) for r in rr]
+                y = [float(r[f"{key}_universal"]) for r in rr]
+                values += x + y
+                ax.scatter(x, y, s=10, color=color, marker=markers.get(enc, "o"), lw=0)
         if values:
             lo, hi = min(values), max(values)
             pad = 0.05 * (hi - lo or 1.0)
             ax.plot([lo - pad, hi + pad], [lo - pad, hi + pad], color="0.4", lw=0.6, ls="--")
-        ax.set_xlabel(f"end-to-end {label}")
-        ax.set_ylabel(f"universal (frozen encoder) {label}")
+        ax.set_xlabel(f"end-to-end {key}")
+        ax.set_ylabel(f"universal (frozen encoder) {key}")
         ax.grid(alpha=0.25, lw=0.4)
     axes[0].set_title("distortion (above the diagonal: penalty)")
     axes[1].set_title("accuracy (below the diagonal: penalty)")
-    axes[1].legend(loc="lower right", frameon=False)
+    handles = [Line2D([], [], lw=0, marker="o", color=c, label=_label_rate(rate))
+               for rate, c in sorted(colors.items())]  # fmt: skip
+    for enc in encoders:
+        label = f"encoder λ = {enc}" if enc else "frozen encoder"
+        handles.append(Line2D([], [], lw=0, marker=markers[enc], color="0.3", label=label))
+    fig.legend(handles=handles, loc="outside upper center", ncol=min(len(handles), 4),
+               frameon=False, fontsize=6)  # fmt: skip
     return fig
 
 

@@ -79,6 +79,7 @@ PROFILES: dict[str, Profile] = {
             ("cpu-fig9b", ()),
             ("cpu-fig10", ()),
             ("cpu-fig9a-universal", ()),
+            ("cpu-fig9a-universal-task", ()),
         ),
         description="all checks, all figures, synthetic-full, the CPU MNIST grids",
         overlay_grid=201,
@@ -252,7 +253,7 @@ def _mnist_stage(
             stage.skipped = f"MNIST is not available, so the MNIST sweep was skipped. {exc}"
             return
         from figures.mnist import mnist_figures
-        from rdpc_neural.results import rdc_trends, runs_table
+        from rdpc_neural.results import rdc_trends, runs_table, universal_penalty_table
         from rdpc_neural.sweep import run_sweep
 
         failures = 0
@@ -291,8 +292,29 @@ def _mnist_stage(
                 f"| {float(rate):.3g} | {t['runs']} | {_f(t['mse_min'])} | {_f(t['acc_max'])}"
                 f" | {_f(t['mse_at_acc_max'])} |"
             )
+        penalty = universal_penalty_table(runs)
+        if penalty:
+            stage.markdown += [
+                "",
+                "Frozen encoder (universal) vs end-to-end twins, per encoder (the lambdas it "
+                "was trained with):",
+                "",
+                "| encoder (λd, λp, λc) | pairs | acc, universal | Δacc | Δmse |",
+                "|---|---|---|---|---|",
+            ]
+            for enc in sorted({r["encoder"] for r in penalty}):
+                rr = [r for r in penalty if r["encoder"] == enc]
+                stage.markdown.append(
+                    f"| {enc} | {len(rr)} | {_span(rr, 'acc_universal')} | {_span(rr, 'd_acc')}"
+                    f" | {_span(rr, 'd_mse')} |"
+                )
 
     return stage_fn
+
+
+def _span(rows: list[dict[str, Any]], key: str) -> str:
+    values = [float(r[key]) for r in rows]
+    return f"{_f(min(values))} … {_f(max(values))}"
 
 
 def _f(v: Any) -> str:

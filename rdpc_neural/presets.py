@@ -6,7 +6,9 @@ Adam lr 1e-2 / critic 2e-4, betas (0.5, 0.9) for MNIST; lr 1e-4, betas (0.5, 0.9
 ``cpu-*`` presets keep the same lambda grids and rates but use the small MLP codec
 (``size="cpu"``) and a few hundred steps, so that ``cpu-fig9a`` (128 runs) fits in 30 minutes
 on 2 cores. ``*-universal`` presets reuse one frozen encoder per rate (trained end-to-end with
-``lambda_d = 1`` and no other term) and train only decoders for every grid point.
+``lambda_d = 1`` and no other term) and train only decoders for every grid point;
+``cpu-fig9a-universal-task`` freezes instead the encoder trained with ``lambda_d = 1`` and the
+grid's largest ``lambda_c``, a representation that was asked to keep the label.
 
 The grids (lambda values as published in the official code's README):
 
@@ -193,6 +195,11 @@ _BUILDERS: dict[str, Callable[[], Preset]] = {
         "cpu-fig9a-universal",
         "Fig. 9(a) grid with one frozen encoder per rate (uRDP); compare with cpu-fig9a",
         _CPU_MNIST, MNIST_RATES, _FIG9A, universal=True),
+    "cpu-fig9a-universal-task": lambda: _make(
+        "cpu-fig9a-universal-task",
+        "as cpu-fig9a-universal, but the frozen encoder is the rate's largest-lambda_c run",
+        _CPU_MNIST, MNIST_RATES, _FIG9A, universal=True,
+        base_lambdas=(1.0, 0.0, max(_FIG9A["lambda_c"]))),
     "paper-fig9a-universal": lambda: _make(
         "paper-fig9a-universal",
         "Fig. 9(a) grid with one frozen encoder per rate (uRDP), published size",

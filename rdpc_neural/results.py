@@ -82,7 +82,9 @@ def _e2e_twin(config: RunConfig) -> RunConfig:
 def universal_penalty_table(runs_root: str | os.PathLike[str]) -> list[dict[str, Any]]:
     """Pair each finished universal run with the end-to-end run of the same config (any
     preset folder) and report the penalty of the frozen encoder:
-    ``d_mse = mse_universal - mse_e2e`` and ``d_acc = acc_universal - acc_e2e``."""
+    ``d_mse = mse_universal - mse_e2e`` and ``d_acc = acc_universal - acc_e2e``.
+    ``encoder`` names the frozen encoder by the lambdas it was trained with,
+    ``"(lambda_d, lambda_p, lambda_c)"``; rows are sorted by encoder, rate and lambdas."""
     finished = {
         rec.hash: rec for rec in iter_runs(runs_root) if rec.finished and rec.summary is not None
     }
@@ -94,7 +96,10 @@ def universal_penalty_table(runs_root: str | os.PathLike[str]) -> list[dict[str,
         if twin is None or twin.summary is None or rec.summary is None:
             continue
         u, e = rec.summary["final"], twin.summary["final"]
+        enc = rec.config.base_encoder
+        encoder = "" if enc is None else f"({enc.lambda_d:g}, {enc.lambda_p:g}, {enc.lambda_c:g})"
         out.append({
+            "encoder": encoder,
             "latent_dim": rec.config.latent_dim,
             "levels": rec.config.levels,
             "rate_bits": rec.config.rate_bits,
@@ -110,7 +115,8 @@ def universal_penalty_table(runs_root: str | os.PathLike[str]) -> list[dict[str,
             "universal": f"{rec.preset}/{rec.hash}",
             "e2e": f"{twin.preset}/{twin.hash}",
         })  # fmt: skip
-    out.sort(key=lambda r: (r["rate_bits"], r["lambda_d"], r["lambda_p"], r["lambda_c"]))
+    out.sort(key=lambda r: (r["encoder"], r["rate_bits"], r["lambda_d"], r["lambda_p"],
+                            r["lambda_c"]))  # fmt: skip
     return out
 
 

@@ -39,7 +39,8 @@ def test_universal_figure_draws(tmp_path):
     from figures.style import paper_style, save_figure
 
     table = [{"rate_bits": r, "mse_e2e": 0.04, "mse_universal": 0.045, "acc_e2e": 0.95,
-              "acc_universal": 0.94} for r in (6.0, 10.0)]  # fmt: skip
+              "acc_universal": 0.94, "encoder": enc}
+             for r in (6.0, 10.0) for enc in ("(1, 0, 0)", "(1, 0, 0.015)")]  # fmt: skip
     with paper_style():
         paths = save_figure(mnist.universal_figure(table), tmp_path, "u", ["png"])
     assert paths[0].stat().st_size > 1000

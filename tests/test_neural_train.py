@@ -118,6 +118,7 @@ def test_universal_mode_freezes_the_base_encoder(env, tmp_path) -> None:
     assert row["mse_e2e"] == twin.final["mse"] and row["mse_universal"] == result.final["mse"]
     assert row["d_mse"] == pytest.approx(result.final["mse"] - twin.final["mse"])
     assert row["d_acc"] == pytest.approx(result.final["acc"] - twin.final["acc"])
+    assert row["encoder"] == f"({base.lambda_d:g}, {base.lambda_p:g}, 0)"  # trained with lambda_c=0
 
 
 def test_cli_train_and_runs_table(env, tmp_path, capsys) -> None:
