@@ -83,7 +83,7 @@ PROFILES: dict[str, Profile] = {
         ),
         description="all checks, all figures, synthetic-full, the CPU MNIST grids",
         overlay_grid=201,
-        expected="several hours on 2 cores (see README)",
+        expected="about 2.5-3 hours on 2 cores (see README)",
     ),
 }
 
