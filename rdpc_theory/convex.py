@@ -27,6 +27,7 @@ lower bound is recomputed from the solver's dual variables by Blahut's bound
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass
 from typing import Any
 
@@ -152,7 +153,12 @@ class ConvexProgram:
             self.P.value = 0.0 if P is None else max(float(min(P, 1e6)) - margin, 0.0)
             self.C.value = 0.0 if C is None else float(C) - margin
             try:
-                self.problem.solve(solver=cp.CLARABEL, **_CLARABEL_OPTIONS)
+                # cvxpy warns on "optimal_inaccurate"; that status is kept in the result,
+                # feasibility is re-checked exactly below and the lower bound is a Blahut
+                # certificate valid for any multipliers, so the warning adds nothing.
+                with warnings.catch_warnings():
+                    warnings.filterwarnings("ignore", "Solution may be inaccurate")
+                    self.problem.solve(solver=cp.CLARABEL, **_CLARABEL_OPTIONS)
             except cp.error.SolverError as exc:
                 return ConvexSolution(
                     sol.channel, math.inf, -math.inf, f"solver error: {exc}", False
