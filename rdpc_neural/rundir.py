@@ -68,6 +68,7 @@ __all__ = [
     "read_metrics_csv",
     "git_sha",
     "package_version",
+    "write_run_config",
     "resolve_cache_dir",
     "resolve_runs_root",
     "iter_runs",
@@ -237,6 +238,19 @@ def package_version() -> str:
         return version("rdpc")
     except PackageNotFoundError:
         return "0+unknown"
+
+
+def write_run_config(path: str | os.PathLike[str], meta: Mapping[str, Any]) -> None:
+    """Write a run's ``config.json`` once: `meta` (which must hold ``config`` and ``hash``)
+    plus the package version and git SHA. If the file exists it must describe the same config
+    (a resumed run keeps its original provenance); otherwise ``ValueError``."""
+    path = Path(path)
+    if path.is_file():
+        old = json.loads(path.read_text())
+        if old.get("hash") != meta["hash"] or old.get("config") != meta["config"]:
+            raise ValueError(f"{path} holds another config (hash {old.get('hash')}).")
+        return
+    atomic_write_json(path, {**meta, "rdpc_version": package_version(), "git_sha": git_sha()})
 
 
 @contextlib.contextmanager

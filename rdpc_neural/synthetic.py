@@ -87,8 +87,7 @@ from .rundir import (
     atomic_torch_save,
     atomic_write_json,
     file_lock,
-    git_sha,
-    package_version,
+    write_run_config,
 )
 from .synthetic_config import (
     RUN_KIND,
@@ -639,22 +638,14 @@ def synthetic_run_paths(runs_root: str | os.PathLike[str], preset: str,
 
 
 def _write_config(paths: RunPaths, config: SyntheticConfig, preset: str) -> None:
-    meta = {
+    write_run_config(paths.config, {
         "kind": RUN_KIND,
         "config": config.to_dict(),
         "hash": synthetic_config_hash(config),
         "preset": preset,
         "family": config.family,
         "nominal_bits": config.nominal_bits,
-        "rdpc_version": package_version(),
-        "git_sha": git_sha(),
-    }
-    if paths.config.is_file():
-        old = json.loads(paths.config.read_text())
-        if old.get("hash") != meta["hash"] or old.get("config") != meta["config"]:
-            raise ValueError(f"{paths.config} holds another config (hash {old.get('hash')}).")
-        return
-    atomic_write_json(paths.config, meta)
+    })  # fmt: skip
 
 
 def _finished(paths: RunPaths, config: SyntheticConfig) -> SyntheticRunResult:

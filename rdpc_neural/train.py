@@ -47,11 +47,10 @@ from .rundir import (
     atomic_torch_save,
     atomic_write_json,
     file_lock,
-    git_sha,
-    package_version,
     read_metrics_csv,
     run_paths,
     write_metrics_csv,
+    write_run_config,
 )
 from .tasks import Task, build_task, exact_w1
 
@@ -309,22 +308,12 @@ def _generator_step(
 
 
 def _write_config(paths: RunPaths, config: RunConfig, preset: str) -> None:
-    meta = {
+    write_run_config(paths.config, {
         "config": config.to_dict(),
         "hash": config_hash(config),
         "preset": preset,
         "rate_bits": config.rate_bits,
-        "rdpc_version": package_version(),
-        "git_sha": git_sha(),
-    }
-    if paths.config.is_file():
-        import json
-
-        old = json.loads(paths.config.read_text())
-        if old.get("hash") != meta["hash"] or old.get("config") != meta["config"]:
-            raise ValueError(f"{paths.config} holds another config (hash {old.get('hash')}).")
-        return
-    atomic_write_json(paths.config, meta)
+    })  # fmt: skip
 
 
 def _finished_result(paths: RunPaths, config: RunConfig) -> RunResult:

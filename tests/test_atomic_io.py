@@ -39,3 +39,19 @@ def test_failure_keeps_old_file_and_removes_temp(tmp_path: Path) -> None:
         atomic_write(target, broken)
     assert target.read_text() == "old\n"
     assert [p.name for p in tmp_path.iterdir()] == ["metrics.csv"]
+
+
+def test_run_config_is_written_once_and_guarded(tmp_path: Path) -> None:
+    pytest.importorskip("torch")
+    import json
+
+    from rdpc_neural.rundir import write_run_config
+
+    path = tmp_path / "run" / "config.json"
+    write_run_config(path, {"config": {"a": 1}, "hash": "h1", "preset": "p"})
+    meta = json.loads(path.read_text())
+    assert meta["config"] == {"a": 1} and {"rdpc_version", "git_sha"} <= set(meta)
+    write_run_config(path, {"config": {"a": 1}, "hash": "h1", "preset": "p"})  # resume: no-op
+    assert json.loads(path.read_text()) == meta
+    with pytest.raises(ValueError, match="holds another config"):
+        write_run_config(path, {"config": {"a": 2}, "hash": "h2", "preset": "p"})
