@@ -30,11 +30,17 @@ from typing import Any
 
 import torch
 
-from rdpc_neural.config import RunConfig
 from rdpc_neural.data import TensorSplits
+from rdpc_neural.kinds.image import (
+    _critic_step,
+    _generator,
+    _generator_step,
+    build_codec,
+    build_critic,
+)
+from rdpc_neural.kinds.image_config import RunConfig
 from rdpc_neural.models import CLASSIFIERS, count_flops, count_parameters
 from rdpc_neural.tasks import ImageClassificationTask
-from rdpc_neural.train import _critic_step, _generator, _generator_step, build_codec, build_critic
 
 __all__ = ["main", "matmul_gflops", "bench_size"]
 

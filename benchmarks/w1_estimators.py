@@ -37,9 +37,9 @@ from typing import Any
 
 import torch
 
-from rdpc_neural.results import iter_runs
+from rdpc_neural.kinds.image import _EVAL_BATCH, _STREAM_EVAL, _generator, build_codec
+from rdpc_neural.kinds.image_results import iter_runs
 from rdpc_neural.tasks import build_task, exact_w1
-from rdpc_neural.train import _EVAL_BATCH, _STREAM_EVAL, _generator, build_codec
 
 __all__ = ["main"]
 

@@ -6,7 +6,7 @@
 * Fig. 11: RPC given D (lambda_d = 1; accuracy vs W1).
 * Universal vs end-to-end: the penalty of a frozen encoder.
 
-Rows come from :func:`rdpc_neural.results.runs_table` (torch-free), i.e. only from the
+Rows come from :func:`rdpc_neural.kinds.image_results.runs_table` (torch-free), i.e. only from the
 files in the run directories.  The paper's approximate read-off ranges
 (REFERENCE.md §2) are drawn as shaded bands.  Our W1 is the exact empirical W1 between
 test images and reconstructions (Euclidean pixel cost); the paper's W1 axis is a critic
@@ -203,7 +203,7 @@ def universal_figure(table: Sequence[Row]) -> Any:
     """Frozen-encoder (universal) vs end-to-end: MSE and accuracy of paired runs.
 
     Colour: rate; marker: the frozen encoder (the lambdas it was trained with, ``encoder``
-    column of :func:`rdpc_neural.results.universal_penalty_table`).
+    column of :func:`rdpc_neural.kinds.image_results.universal_penalty_table`).
     """
     import matplotlib.pyplot as plt
     from matplotlib.lines import Line2D
@@ -267,7 +267,7 @@ def mnist_figures(
     formats : sequence of {"png", "pdf", "svg"}
         File formats.
     """
-    from rdpc_neural.results import runs_table, universal_penalty_table
+    from rdpc_neural.kinds.image_results import runs_table, universal_penalty_table
 
     if prefix not in ("cpu", "paper"):
         raise ValueError(f"`prefix` must be 'cpu' or 'paper'; got {prefix!r}.")

@@ -1,7 +1,7 @@
 """Neural operating points on the theory: overlays for the binary and Gaussian sources.
 
 Reads only the synthetic run directories
-(:func:`rdpc_neural.synthetic_results.synthetic_runs_table`) and draws, in **bits** (the
+(:func:`rdpc_neural.kinds.synthetic_results.synthetic_runs_table`) and draws, in **bits** (the
 rate unit of the runs):
 
 * ``overlay_gaussian`` / ``overlay_binary``: the theory contour maps R(D, C) and R(P, C)
@@ -15,7 +15,7 @@ rate unit of the runs):
   bound at the measured values and at the interval ends (horizontal); colour = block length.
 * ``synthetic_gaps``: gap to the bound against block length, per family, with the best
   non-degenerate point per block length joined (degenerate: zero-rate collapse or lossless,
-  :func:`rdpc_neural.synthetic_results.is_degenerate`).
+  :func:`rdpc_neural.kinds.synthetic_results.is_degenerate`).
 
 Every point must lie on or above its bound (``above_bound``); the figures print the count of
 points below it (0 unless something is wrong).
@@ -256,7 +256,7 @@ def overlay_figures(
     formats : sequence of {"png", "pdf", "svg"}
         File formats.
     """
-    from rdpc_neural.synthetic_results import synthetic_runs_table
+    from rdpc_neural.kinds.synthetic_results import synthetic_runs_table
 
     if int(grid) != grid or grid < 5:
         raise ValueError(f"`grid` must be an integer >= 5; got {grid!r}.")

@@ -19,7 +19,7 @@ matplotlib.use("Agg")  # files only; never needs a display
 
 import matplotlib.pyplot as plt  # noqa: E402
 
-from rdpc_theory.atomic_io import atomic_write  # noqa: E402
+from rdpc_common.atomic import atomic_write  # noqa: E402
 
 __all__ = [
     "COLUMN_WIDTH_IN",

@@ -87,17 +87,8 @@ def run(args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``python -m paper_checks`` (parses `argv` like ``rdpc check``)."""
-    from rdpc.cli import ArgumentParser, CliError
+    from rdpc_common.cli import ArgumentParser, exit_status
 
     parser = ArgumentParser(prog="python -m paper_checks", description=__doc__.splitlines()[0])
     configure(parser)
-    try:
-        return run(parser.parse_args(argv))
-    except CliError as exc:
-        print(exc, file=sys.stderr)
-        return 2
-    except ValueError as exc:
-        print(f"paper_checks: error: {exc}", file=sys.stderr)
-        return 2
-    except SystemExit as exc:
-        return int(exc.code or 0)
+    return exit_status(lambda: run(parser.parse_args(argv)), "paper_checks")

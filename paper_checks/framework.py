@@ -44,7 +44,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any, Protocol, TypeVar
 
-from rdpc_theory.atomic_io import atomic_write_text
+from rdpc_common.atomic import atomic_write_text
 
 __all__ = [
     "VERDICTS",

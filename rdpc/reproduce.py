@@ -181,8 +181,8 @@ def _synthetic_stage(
 ) -> Callable[[Stage], None]:
     def stage_fn(stage: Stage) -> None:
         from figures.overlay import overlay_figures
-        from rdpc_neural.synthetic import run_synthetic_sweep
-        from rdpc_neural.synthetic_results import best_gaps, synthetic_runs_table
+        from rdpc_neural.kinds.synthetic import run_synthetic_sweep
+        from rdpc_neural.kinds.synthetic_results import best_gaps, synthetic_runs_table
 
         preset = profile.synthetic_preset
         sweep = run_synthetic_sweep(preset, runs, jobs=jobs, progress=progress)
@@ -253,8 +253,8 @@ def _mnist_stage(
             stage.skipped = f"MNIST is not available, so the MNIST sweep was skipped. {exc}"
             return
         from figures.mnist import mnist_figures
-        from rdpc_neural.results import rdc_trends, runs_table, universal_penalty_table
-        from rdpc_neural.sweep import run_sweep
+        from rdpc_neural.core.sweep import run_sweep
+        from rdpc_neural.kinds.image_results import rdc_trends, runs_table, universal_penalty_table
 
         failures = 0
         for preset, only in profile.mnist_presets:
@@ -332,7 +332,7 @@ def _write_report(out: Path, profile: Profile, stages: list[Stage], total: float
     from rdpc import __version__
 
     try:
-        from rdpc_neural.rundir import git_sha
+        from rdpc_neural.core.rundir import git_sha
 
         sha = git_sha()
     except Exception:  # the neural extra may be missing; the SHA is informative only

@@ -5,8 +5,8 @@ Importing the package is cheap (no torch): submodules load on first attribute ac
 
     from rdpc_neural import RunConfig, get_preset, train_run, run_sweep
 
-See :mod:`rdpc_neural.config` (configs and loss scales), :mod:`rdpc_neural.train` (the loop),
-:mod:`rdpc_neural.rundir` (run directory and metric columns).
+See :mod:`rdpc_neural.kinds.image_config` (configs and loss scales), :mod:`rdpc_neural.kinds.image` (the loop),
+:mod:`rdpc_neural.core.rundir` (run directory and metric columns).
 """
 
 from __future__ import annotations
@@ -32,20 +32,20 @@ __all__ = [
 ]
 
 _WHERE = {
-    "RunConfig": "config",
-    "ClassifierConfig": "config",
-    "config_hash": "config",
-    "apply_overrides": "config",
-    "get_preset": "presets",
-    "preset_names": "presets",
-    "train_run": "train",
-    "RunResult": "train",
-    "run_sweep": "sweep",
+    "RunConfig": "kinds.image_config",
+    "ClassifierConfig": "kinds.image_config",
+    "config_hash": "kinds.image_config",
+    "apply_overrides": "kinds.image_config",
+    "get_preset": "kinds.image_presets",
+    "preset_names": "kinds.image_presets",
+    "train_run": "kinds.image",
+    "RunResult": "kinds.image",
+    "run_sweep": "core.sweep",
     "load_splits": "data",
     "resolve_data_root": "data",
     "DataNotFoundError": "data",
     "UniformQuantizer": "quantize",
-    "iter_runs": "rundir",
+    "iter_runs": "core.rundir",
 }
 
 

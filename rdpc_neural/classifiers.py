@@ -21,10 +21,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .config import ClassifierConfig
+from .core.rundir import atomic_torch_save, atomic_write_json, file_lock, resolve_cache_dir
 from .data import TensorSplits
+from .kinds.image_config import ClassifierConfig
 from .models import CLASSIFIERS
-from .rundir import atomic_torch_save, atomic_write_json, file_lock, resolve_cache_dir
 
 __all__ = ["classifier_key", "train_classifier", "load_or_train_classifier", "accuracy"]
 

@@ -36,7 +36,7 @@ import math
 import torch
 from torch import nn
 
-from .config import GRAD_MODES
+from .kinds.image_config import GRAD_MODES
 
 __all__ = ["UniformQuantizer", "GRAD_MODES"]
 

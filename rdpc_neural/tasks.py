@@ -2,7 +2,7 @@
 
 A task bundles the data (:class:`~rdpc_neural.data.TensorSplits`: tensors X and labels S),
 the registry names of the model family, the distortion, the "label loss" in bits that the
-``lambda_c`` term weights, and the label metrics. The loop in :mod:`rdpc_neural.train` only
+``lambda_c`` term weights, and the label metrics. The loop in :mod:`rdpc_neural.kinds.image` only
 talks to this interface, so other sources (e.g. i.i.d. vectors X with a label S and an MLP
 codec) plug in by providing another task object with the same methods.
 """
@@ -20,8 +20,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from .classifiers import load_or_train_classifier
-from .config import RunConfig
 from .data import TensorSplits, load_splits
+from .kinds.image_config import RunConfig
 
 __all__ = ["Task", "ImageClassificationTask", "build_task", "data_identity", "exact_w1"]
 

@@ -56,6 +56,6 @@ def tiny_overrides(**changes: object) -> dict[str, object]:
 
 
 def tiny_config(**changes: object):  # -> RunConfig
-    from rdpc_neural.config import RunConfig
+    from rdpc_neural.kinds.image_config import RunConfig
 
     return RunConfig.from_dict(tiny_overrides(**changes))

@@ -8,7 +8,7 @@ import math
 import pytest
 
 from rdpc.cli import main
-from rdpc_neural.config import (
+from rdpc_neural.kinds.image_config import (
     ClassifierConfig,
     RunConfig,
     apply_overrides,
@@ -17,7 +17,7 @@ from rdpc_neural.config import (
     config_to_json,
     parse_override,
 )
-from rdpc_neural.presets import MNIST_RATES, get_preset, preset_names
+from rdpc_neural.kinds.image_presets import MNIST_RATES, get_preset, preset_names
 
 
 @pytest.mark.parametrize(

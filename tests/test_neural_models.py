@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from rdpc_neural.config import CLASSIFIER_ARCHS, DATASETS, SIZES
+from rdpc_neural.kinds.image_config import CLASSIFIER_ARCHS, DATASETS, SIZES
 from rdpc_neural.models import CLASSIFIERS, CRITICS, DECODERS, ENCODERS, Registry, count_flops
 
 SHAPES = {"mnist": (1, 28, 28), "svhn": (3, 32, 32)}

@@ -13,7 +13,7 @@ import time
 import pytest
 from neural_support import PROJECT_ROOT, require_mnist, tiny_overrides
 
-from rdpc_neural.rundir import read_metrics_csv
+from rdpc_neural.core.rundir import read_metrics_csv
 
 pytestmark = pytest.mark.slow
 
@@ -23,8 +23,8 @@ def test_cpu_run_at_10_bits_reaches_the_papers_accuracy(tmp_path) -> None:
     (test accuracy >= 0.95 by the training classifier, MSE <= 0.045)."""
     import torch
 
-    from rdpc_neural.presets import get_preset
-    from rdpc_neural.train import train_run
+    from rdpc_neural.kinds.image import train_run
+    from rdpc_neural.kinds.image_presets import get_preset
 
     root = require_mnist()
     torch.set_num_threads(1)
@@ -81,7 +81,7 @@ def test_parallel_sweep_matches_serial_results(tmp_path) -> None:
     """jobs=2 (spawned workers, one thread each) gives the same metrics as jobs=1."""
     import torch
 
-    from rdpc_neural.sweep import run_sweep
+    from rdpc_neural.core.sweep import run_sweep
 
     root = require_mnist()
     sets = [f"{k}={json.dumps(v)}" for k, v in tiny_overrides(steps=16, eval_every=8).items()

@@ -9,10 +9,10 @@ import torch
 from neural_support import require_mnist, tiny_config, tiny_overrides
 
 from rdpc.cli import main
-from rdpc_neural.config import config_hash
-from rdpc_neural.rundir import METRIC_COLUMNS, read_metrics_csv
+from rdpc_neural.core.rundir import METRIC_COLUMNS, read_metrics_csv
+from rdpc_neural.kinds.image import train_run
+from rdpc_neural.kinds.image_config import config_hash
 from rdpc_neural.tasks import build_task
-from rdpc_neural.train import train_run
 
 
 @pytest.fixture(scope="module")
@@ -109,7 +109,7 @@ def test_universal_mode_freezes_the_base_encoder(env, tmp_path) -> None:
     assert all(torch.equal(enc_base[k], enc_uni[k]) for k in enc_keys)
     assert not all(torch.equal(enc_base[k], enc_uni[k]) for k in enc_base if k.startswith("dec"))
     # The penalty table pairs it with its end-to-end twin (same lambdas, own encoder).
-    from rdpc_neural.results import universal_penalty_table
+    from rdpc_neural.kinds.image_results import universal_penalty_table
 
     assert universal_penalty_table(tmp_path) == []  # no twin yet
     twin = train_run(cfg.replace(mode="end-to-end", base_encoder=None), tmp_path, "e2e",
@@ -139,7 +139,7 @@ def test_cli_train_and_runs_table(env, tmp_path, capsys) -> None:
 
 
 def test_sweep_runs_missing_runs_only(env, tmp_path) -> None:
-    from rdpc_neural.sweep import plan_sweep, run_sweep
+    from rdpc_neural.core.sweep import plan_sweep, run_sweep
 
     sets = [f"{k}={json.dumps(v)}" for k, v in tiny_overrides(steps=6, eval_every=6).items()
             if k not in ("latent_dim", "levels", "lambda_d", "lambda_c")]  # fmt: skip
@@ -169,7 +169,7 @@ def test_svhn_pipeline_on_a_tiny_mat_file(tmp_path) -> None:
     import numpy as np
     from scipy.io import savemat
 
-    from rdpc_neural.config import RunConfig
+    from rdpc_neural.kinds.image_config import RunConfig
 
     rng = np.random.default_rng(0)
     (tmp_path / "data" / "svhn").mkdir(parents=True)

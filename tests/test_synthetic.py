@@ -15,7 +15,7 @@ import torch
 from scipy import stats
 
 from rdpc.cli import main
-from rdpc_neural.synthetic import (
+from rdpc_neural.kinds.synthetic import (
     PiecewiseLinearDensity,
     build_synthetic_codec,
     code_with_constriction,
@@ -23,13 +23,13 @@ from rdpc_neural.synthetic import (
     train_synthetic_run,
     w2sq_to_gaussian,
 )
-from rdpc_neural.synthetic_config import (
+from rdpc_neural.kinds.synthetic_config import (
     SyntheticConfig,
     apply_synthetic_overrides,
     get_synthetic_preset,
     synthetic_config_hash,
 )
-from rdpc_neural.synthetic_results import (
+from rdpc_neural.kinds.synthetic_results import (
     SYNTHETIC_COLUMNS,
     best_gaps,
     read_synthetic_metrics,
@@ -263,7 +263,7 @@ def test_overlay_figures_from_the_tiny_runs(tiny_runs, tmp_path, capsys) -> None
 def test_gaussian_bound_is_the_textbook_rd_when_classification_is_loose() -> None:
     """An independent check of the bound's wiring: with C at h(S) the Gaussian RDC bound of a
     letter is 1/2 log2(var_x / D), and the binary one H_b(p) - H_b(D)."""
-    from rdpc_neural.synthetic import _per_letter_bound
+    from rdpc_neural.kinds.synthetic import _per_letter_bound
 
     g = SyntheticConfig()
     src = g.theory_source()

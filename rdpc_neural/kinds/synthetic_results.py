@@ -12,7 +12,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from .rundir import read_metrics_csv, write_metrics_csv
+from ..core.rundir import read_metrics_csv, write_metrics_csv
 from .synthetic_config import RUN_KIND, SyntheticConfig
 
 __all__ = [

@@ -68,8 +68,8 @@ def _write(rows: list[dict[str, Any]], columns: list[str], target: str | None) -
 
 
 def run(args: argparse.Namespace) -> int:
-    from .results import RUN_COLUMNS, rdc_trends, runs_table, universal_penalty_table
-    from .rundir import resolve_runs_root
+    from ..core.rundir import resolve_runs_root
+    from ..kinds.image_results import RUN_COLUMNS, rdc_trends, runs_table, universal_penalty_table
 
     root = resolve_runs_root(args.runs_dir)
     if args.universal_penalty:

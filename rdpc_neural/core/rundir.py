@@ -53,9 +53,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from rdpc_theory.atomic_io import atomic_write, atomic_write_text
+from rdpc_common.atomic import atomic_write, atomic_write_text
 
-from .config import RunConfig, config_hash
+from ..kinds.image_config import RunConfig, config_hash
 
 __all__ = [
     "METRIC_COLUMNS",

@@ -55,8 +55,8 @@ def _fmt(v: Any) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from .rundir import resolve_runs_root
-    from .synthetic_config import get_synthetic_preset, synthetic_preset_names
+    from ..core.rundir import resolve_runs_root
+    from ..kinds.synthetic_config import get_synthetic_preset, synthetic_preset_names
 
     if args.list:
         for name in synthetic_preset_names():
@@ -65,7 +65,7 @@ def run(args: argparse.Namespace) -> int:
         return 0
     root = resolve_runs_root(args.runs_dir)
     if args.table or args.gaps:
-        from .synthetic_results import TABLE_COLUMNS, best_gaps, synthetic_runs_table
+        from ..kinds.synthetic_results import TABLE_COLUMNS, best_gaps, synthetic_runs_table
 
         rows = synthetic_runs_table(root, args.preset)
         if not rows:
@@ -86,7 +86,7 @@ def run(args: argparse.Namespace) -> int:
         raise ValueError(f"`--jobs` must be >= 1; got {args.jobs}.")
     if args.threads < 1:
         raise ValueError(f"`--threads` must be >= 1; got {args.threads}.")
-    from .synthetic import plan_synthetic_sweep, run_synthetic_sweep
+    from ..kinds.synthetic import plan_synthetic_sweep, run_synthetic_sweep
 
     configs, pending = plan_synthetic_sweep(args.preset, root, args.overrides)
     print(f"preset {args.preset}: {len(configs)} runs, {len(configs) - len(pending)} finished, "

@@ -20,8 +20,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .config import RunConfig, apply_overrides, config_hash, parse_override
-from .presets import get_preset
+from ..kinds.image_config import RunConfig, apply_overrides, config_hash, parse_override
+from ..kinds.image_presets import get_preset
 from .rundir import atomic_write_json, run_paths
 
 __all__ = ["SweepReport", "plan_sweep", "run_sweep"]
@@ -100,7 +100,7 @@ def _init_worker(
 
 
 def _worker_task(config: RunConfig) -> Any:
-    from .tasks import build_task
+    from ..tasks import build_task
 
     key = _task_key(config)
     tasks = _WORKER["tasks"]
@@ -115,9 +115,9 @@ def _worker_task(config: RunConfig) -> Any:
 
 def _prepare_one(config: RunConfig, which: str) -> None:
     """Worker side of phase 0: train (or find cached) one of the two frozen classifiers."""
-    from .classifiers import load_or_train_classifier
-    from .data import load_splits
-    from .tasks import data_identity
+    from ..classifiers import load_or_train_classifier
+    from ..data import load_splits
+    from ..tasks import data_identity
 
     splits = load_splits(
         config.dataset, _WORKER["data_dir"], val_size=config.val_size,
@@ -141,7 +141,7 @@ def _prepare_classifiers(
 ) -> None:
     import torch
 
-    from .tasks import build_task
+    from ..tasks import build_task
 
     old_threads = torch.get_num_threads()
     torch.set_num_threads(threads)
@@ -153,7 +153,7 @@ def _prepare_classifiers(
 
 
 def _run_one(config: RunConfig, runs_root: str, preset: str, progress: bool) -> dict[str, Any]:
-    from .train import train_run
+    from ..kinds.image import train_run
 
     result = train_run(
         config, runs_root, preset, task=_worker_task(config), device=_WORKER["device"],

@@ -3,18 +3,20 @@
 A result file is either absent or complete: the content goes to a temporary file in the
 target's folder (same file system), is flushed to disk, and is then renamed over the target
 with :func:`os.replace`. An interrupted run never leaves a half-written file behind.
-Standard library only, so the theory, figures and checks can use it without torch.
+Standard library only, so every package (theory, neural, figures, checks) can use it.
 """
 
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
-__all__ = ["atomic_write", "atomic_write_text"]
+__all__ = ["atomic_write", "atomic_write_text", "atomic_write_json"]
 
 
 def _default_mode() -> int:
@@ -66,3 +68,11 @@ def atomic_write_text(path: str | os.PathLike[str], text: str) -> Path:
             f.write(text)
 
     return atomic_write(path, write)
+
+
+def atomic_write_json(path: str | os.PathLike[str], data: Any) -> Path:
+    """Atomic, indented, key-sorted JSON; non-finite floats are rejected (``ValueError``),
+    never written as the non-standard ``NaN``/``Infinity``."""
+    return atomic_write_text(
+        path, json.dumps(data, indent=2, sort_keys=True, allow_nan=False) + "\n"
+    )

@@ -81,14 +81,14 @@ from numpy.typing import NDArray
 from scipy import stats
 from torch import nn
 
-from .quantize import UniformQuantizer
-from .rundir import (
+from ..core.rundir import (
     RunPaths,
     atomic_torch_save,
     atomic_write_json,
     file_lock,
     write_run_config,
 )
+from ..quantize import UniformQuantizer
 from .synthetic_config import (
     RUN_KIND,
     SyntheticConfig,
@@ -288,7 +288,7 @@ def _entropy_bits(p: torch.Tensor) -> torch.Tensor:
 def _loss_terms(config: SyntheticConfig, x: torch.Tensor, s: torch.Tensor,
                 fwd: dict[str, torch.Tensor], rate_weight: float = 1.0
                 ) -> dict[str, torch.Tensor]:  # fmt: skip
-    """Per-symbol batch terms of the loss (see :mod:`rdpc_neural.synthetic_config`)."""
+    """Per-symbol batch terms of the loss (see :mod:`rdpc_neural.kinds.synthetic_config`)."""
     out = fwd["out"]
     rate = fwd["code_bits"].mean() / config.block_length
     if config.source == "binary":
@@ -497,7 +497,7 @@ def evaluate_synthetic(
     Returns
     -------
     row : dict
-        One metrics row (:data:`~rdpc_neural.synthetic_results.SYNTHETIC_COLUMNS`).
+        One metrics row (:data:`~rdpc_neural.kinds.synthetic_results.SYNTHETIC_COLUMNS`).
     per_letter : dict
         Per-position arrays (lists) of D, P, C, their standard errors and the bounds.
     """

@@ -2,7 +2,7 @@
 
 A :class:`SyntheticConfig` fixes everything that can change one run of a neural codec trained
 on i.i.d. blocks of :class:`rdpc_theory.BinarySource` or :class:`rdpc_theory.GaussianSource`
-samples (see :mod:`rdpc_neural.synthetic` for the codec, the honest rate and the bounds).
+samples (see :mod:`rdpc_neural.kinds.synthetic` for the codec, the honest rate and the bounds).
 
 Loss per training step, every term **per source symbol**::
 
@@ -37,7 +37,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from .config import _check_float, _check_int, parse_override  # one validation policy
+from .image_config import _check_float, _check_int, parse_override  # one validation policy
 
 __all__ = [
     "SOURCES",
@@ -110,7 +110,7 @@ class SyntheticConfig:
         ``round(rate_warmup * steps)`` steps (keeps the codec from collapsing to zero rate
         before the decoder has learned to use the latents); in [0, 1]. For the binary source
         the distortion term moves over the same steps from the cross-entropy of ``pi``
-        (bits) to the expected Hamming distortion (see :mod:`rdpc_neural.synthetic`).
+        (bits) to the expected Hamming distortion (see :mod:`rdpc_neural.kinds.synthetic`).
     bce_weight : float
         Binary source: weight in [0, 1] of the cross-entropy of ``pi`` kept in the
         distortion term after the warm-up (``(1 - w) Hamming + w BCE``); only training

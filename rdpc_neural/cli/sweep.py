@@ -15,7 +15,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from ._cli_common import add_common_arguments, check_device
+from .common import add_common_arguments, check_device
 
 __all__ = ["configure", "run"]
 
@@ -51,8 +51,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from .presets import get_preset, preset_names
-    from .rundir import resolve_runs_root
+    from ..core.rundir import resolve_runs_root
+    from ..kinds.image_presets import get_preset, preset_names
 
     if args.list:
         for name in preset_names():
@@ -65,7 +65,7 @@ def run(args: argparse.Namespace) -> int:
         raise ValueError(f"`--jobs` must be >= 1; got {args.jobs}.")
     if args.threads is not None and args.threads < 1:
         raise ValueError(f"`--threads` must be >= 1; got {args.threads}.")
-    from .sweep import plan_sweep, run_sweep
+    from ..core.sweep import plan_sweep, run_sweep
 
     root = resolve_runs_root(args.runs_dir)
     configs, pending = plan_sweep(args.preset, root, args.overrides, args.only)
@@ -77,7 +77,7 @@ def run(args: argparse.Namespace) -> int:
     if args.dry_run or not pending:
         return 0
     check_device(args.device)
-    from .data import DataNotFoundError
+    from ..data import DataNotFoundError
 
     try:
         report = run_sweep(

@@ -9,8 +9,8 @@ import os
 from collections.abc import Sequence
 from typing import Any
 
-from .config import RunConfig, config_hash
-from .rundir import iter_runs, read_metrics_csv
+from ..core.rundir import iter_runs, read_metrics_csv
+from .image_config import RunConfig, config_hash
 
 __all__ = ["RUN_COLUMNS", "runs_table", "universal_penalty_table", "rdc_trends"]
 

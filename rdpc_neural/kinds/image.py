@@ -1,4 +1,4 @@
-"""Train one codec run: one :class:`~rdpc_neural.config.RunConfig` -> one run directory.
+"""Train one codec run: one :class:`~rdpc_neural.kinds.image_config.RunConfig` -> one run directory.
 
 The loop (per generator step; critic steps only when ``lambda_p > 0``)::
 
@@ -38,11 +38,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from . import entropy
-from .config import RunConfig, config_hash
-from .models import CRITICS, DECODERS, ENCODERS
-from .quantize import UniformQuantizer
-from .rundir import (
+from .. import entropy
+from ..core.rundir import (
     RunPaths,
     atomic_torch_save,
     atomic_write_json,
@@ -52,7 +49,10 @@ from .rundir import (
     write_metrics_csv,
     write_run_config,
 )
-from .tasks import Task, build_task, exact_w1
+from ..models import CRITICS, DECODERS, ENCODERS
+from ..quantize import UniformQuantizer
+from ..tasks import Task, build_task, exact_w1
+from .image_config import RunConfig, config_hash
 
 __all__ = ["Codec", "build_codec", "build_critic", "RunResult", "train_run", "evaluate"]
 
@@ -172,7 +172,7 @@ def evaluate(
     split: str,
     final: bool = False,
 ) -> dict[str, Any]:
-    """One metrics row (see :data:`~rdpc_neural.rundir.METRIC_COLUMNS`) on ``(x, s)``.
+    """One metrics row (see :data:`~rdpc_neural.core.rundir.METRIC_COLUMNS`) on ``(x, s)``.
 
     The dither comes from a fixed stream, so evaluations at different steps are comparable.
     With ``final`` it adds the real coded rate (model fit on the training symbols) and the
@@ -350,7 +350,7 @@ def train_run(
         Pre-built task (data + frozen classifiers); built from `config` if omitted.
     data_dir, cache_dir : path, optional
         Data root and classifier cache (see :func:`~rdpc_neural.data.resolve_data_root`,
-        :func:`~rdpc_neural.rundir.resolve_cache_dir`).
+        :func:`~rdpc_neural.core.rundir.resolve_cache_dir`).
     device : str
         ``"cpu"`` (default) or e.g. ``"cuda"``; never assumed.
     max_steps_this_call : int, optional

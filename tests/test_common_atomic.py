@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from rdpc_theory.atomic_io import atomic_write, atomic_write_text
+from rdpc_common.atomic import atomic_write, atomic_write_text
 
 
 def test_writes_text_and_creates_parents(tmp_path: Path) -> None:
@@ -45,7 +45,7 @@ def test_run_config_is_written_once_and_guarded(tmp_path: Path) -> None:
     pytest.importorskip("torch")
     import json
 
-    from rdpc_neural.rundir import write_run_config
+    from rdpc_neural.core.rundir import write_run_config
 
     path = tmp_path / "run" / "config.json"
     write_run_config(path, {"config": {"a": 1}, "hash": "h1", "preset": "p"})

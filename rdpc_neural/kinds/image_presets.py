@@ -31,7 +31,7 @@ import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from .config import RunConfig, default_classifiers
+from .image_config import RunConfig, default_classifiers
 
 __all__ = [
     "Preset",

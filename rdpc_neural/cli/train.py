@@ -16,7 +16,7 @@ import argparse
 import json
 import sys
 
-from ._cli_common import add_common_arguments, check_device
+from .common import add_common_arguments, check_device
 
 __all__ = ["configure", "run"]
 
@@ -50,9 +50,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from .config import RunConfig, apply_overrides, config_hash
-    from .presets import get_preset
-    from .rundir import resolve_runs_root
+    from ..core.rundir import resolve_runs_root
+    from ..kinds.image_config import RunConfig, apply_overrides, config_hash
+    from ..kinds.image_presets import get_preset
 
     base = get_preset(args.preset).base if args.preset else RunConfig()
     config = apply_overrides(base, args.overrides)
@@ -65,12 +65,12 @@ def run(args: argparse.Namespace) -> int:
     check_device(args.device)
     import torch
 
-    from .train import train_run
+    from ..kinds.image import train_run
 
     torch.set_num_threads(args.threads)
     root = resolve_runs_root(args.runs_dir)
     print(f"run {preset}/{config_hash(config)}  rate {config.rate_bits:.3g} bits", file=sys.stderr)
-    from .data import DataNotFoundError
+    from ..data import DataNotFoundError
 
     try:
         result = train_run(

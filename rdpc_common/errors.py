@@ -1,0 +1,11 @@
+"""Exception classes shared by the packages, so the command line can tell causes apart."""
+
+from __future__ import annotations
+
+__all__ = ["FileProblem"]
+
+
+class FileProblem(ValueError):
+    """A file or folder that cannot be used as it is: corrupt, truncated, of another format or
+    version, or a folder where a file should be. The message names the path, what was
+    expected and what to do. Not a usage error: the command line exits with status 1."""
