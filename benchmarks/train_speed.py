@@ -30,14 +30,9 @@ from typing import Any
 
 import torch
 
+from rdpc_neural.core.seeding import torch_generator
 from rdpc_neural.data import TensorSplits
-from rdpc_neural.kinds.image import (
-    _critic_step,
-    _generator,
-    _generator_step,
-    build_codec,
-    build_critic,
-)
+from rdpc_neural.kinds.image import build_codec, build_critic, critic_step, generator_step
 from rdpc_neural.kinds.image_config import RunConfig
 from rdpc_neural.models import CLASSIFIERS, count_flops, count_parameters
 from rdpc_neural.tasks import ImageClassificationTask
@@ -81,8 +76,8 @@ def bench_size(size: str, batch: int, threads: int, seconds: float, critic: bool
 
     def step(i: int) -> None:
         if crit is not None and opt_c is not None:
-            _critic_step(codec, crit, opt_c, task, cfg, _generator(0, 3, i))
-        _generator_step(codec, crit, opt_g, task, cfg, idx, _generator(0, 2, i))
+            critic_step(codec, crit, opt_c, task, cfg, torch_generator(0, 3, i))
+        generator_step(codec, crit, opt_g, task, cfg, idx, torch_generator(0, 2, i))
 
     # FLOPs of one step: count a forward+backward of each part as the loop runs it.
     def counted() -> torch.Tensor:

@@ -37,8 +37,9 @@ from typing import Any
 
 import torch
 
-from rdpc_neural.kinds.image import _EVAL_BATCH, _STREAM_EVAL, _generator, build_codec
-from rdpc_neural.kinds.image_results import iter_runs
+from rdpc_neural.core.runs import iter_runs
+from rdpc_neural.core.seeding import torch_generator
+from rdpc_neural.kinds.image import EVAL_BATCH, STREAM_EVAL, build_codec
 from rdpc_neural.tasks import build_task, exact_w1
 
 __all__ = ["main"]
@@ -48,10 +49,10 @@ N = 1000  # the runs' w1_samples
 
 def _reconstruct(codec: Any, x: torch.Tensor, seed: int) -> torch.Tensor:
     # Same dither as the run's final evaluation: the first eval batch of the eval stream.
-    assert N <= _EVAL_BATCH
-    g = _generator(seed, _STREAM_EVAL, 0)
+    assert N <= EVAL_BATCH
+    g = torch_generator(seed, STREAM_EVAL, 0)
     with torch.no_grad():
-        z = codec.encoder(x[:_EVAL_BATCH])
+        z = codec.encoder(x[:EVAL_BATCH])
         q = codec.quantizer(z, codec.quantizer.dither(z.shape, g))
         return codec.decoder(q["z_hat"])[:N]
 
@@ -68,7 +69,7 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     torch.set_num_threads(1)
 
-    recs = [r for r in iter_runs(args.runs_dir)
+    recs = [r for r in iter_runs(args.runs_dir, kind="image")
             if r.preset == args.preset and r.finished and r.summary is not None
             and math.isclose(r.config.rate_bits, args.rate)
             and (args.lambda_c is None or r.config.lambda_c in args.lambda_c)]  # fmt: skip

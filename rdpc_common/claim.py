@@ -195,8 +195,12 @@ def acquire_claim(
     path = Path(folder)
     path.mkdir(parents=True, exist_ok=True)
     token = uuid.uuid4().hex
-    record = {"host": socket.gethostname(), "pid": os.getpid(), "token": token,
-              "since": time.time()}  # fmt: skip
+    record = {
+        "host": socket.gethostname(),
+        "pid": os.getpid(),
+        "token": token,
+        "since": time.time(),
+    }
     t0 = time.monotonic()
     while True:
         if _try_create(path, record):

@@ -4,7 +4,8 @@ The training classifier (used in the loss, paper: MLP 784-128-64-10) and the hel
 scorer (another architecture, another seed) are trained on the training split only (the
 validation split is carved out first), then frozen. They are cached under
 ``<cache>/classifiers/<arch>-<key>.pt`` with a JSON sidecar holding the config and the clean
-validation and test accuracies; concurrent processes share one training via a file lock.
+validation and test accuracies; concurrent processes share one training via a claim
+(:mod:`rdpc_common.claim`).
 """
 
 from __future__ import annotations
@@ -21,7 +22,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .core.rundir import atomic_torch_save, atomic_write_json, file_lock, resolve_cache_dir
+from rdpc_common.atomic import atomic_write_json
+from rdpc_common.claim import acquire_claim
+
+from .core.rundir import atomic_torch_save, load_torch_file, read_json, resolve_cache_dir
 from .data import TensorSplits
 from .kinds.image_config import ClassifierConfig
 from .models import CLASSIFIERS
@@ -116,12 +120,15 @@ def load_or_train_classifier(
     key = classifier_key(config, data_id)
     weights = folder / f"{config.arch}-{key}.pt"
     sidecar = folder / f"{config.arch}-{key}.json"
-    with file_lock(folder / f".{config.arch}-{key}.lock"):
-        if weights.is_file() and sidecar.is_file():
+    # One process trains, concurrent ones wait (a claim works on shared file systems too).
+    with acquire_claim(folder / f".{config.arch}-{key}.claim"):
+        if weights.exists() and sidecar.exists():
+            remedy = f"delete {weights.name} and {sidecar.name} to train the classifier again"
             model = CLASSIFIERS.build(config.arch)
-            model.load_state_dict(torch.load(weights, map_location="cpu", weights_only=True))
+            model.load_state_dict(load_torch_file(weights, remedy=remedy))
             model.to(device).eval().requires_grad_(False)
-            return model, json.loads(sidecar.read_text())
+            info: dict[str, Any] = read_json(sidecar)
+            return model, info
         model, info = train_classifier(config, splits, device=device, progress=progress)
         info["data"] = data_id
         atomic_torch_save(weights, {k: v.cpu() for k, v in model.state_dict().items()})

@@ -9,6 +9,8 @@ codec) plug in by providing another task object with the same methods.
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import math
 import os
 from dataclasses import dataclass, field
@@ -23,7 +25,14 @@ from .classifiers import load_or_train_classifier
 from .data import TensorSplits, load_splits
 from .kinds.image_config import RunConfig
 
-__all__ = ["Task", "ImageClassificationTask", "build_task", "data_identity", "exact_w1"]
+__all__ = [
+    "Task",
+    "ImageClassificationTask",
+    "build_task",
+    "data_identity",
+    "task_key",
+    "exact_w1",
+]
 
 _LN2 = math.log(2.0)
 
@@ -172,3 +181,13 @@ def data_identity(config: RunConfig, splits: TensorSplits) -> dict[str, Any]:
         "n_train": len(splits.x_train),
         "n_test": len(splits.x_test),
     }
+
+
+def task_key(config: RunConfig) -> str:
+    """What determines the task of `config` (data split and frozen classifiers): runs with
+    the same key share one task in a process."""
+    keys = ("dataset", "val_size", "split_seed", "train_subset", "test_subset")
+    d: dict[str, Any] = {k: getattr(config, k) for k in keys}
+    d["clf"] = dataclasses.asdict(config.classifier)
+    d["held"] = dataclasses.asdict(config.heldout_classifier)
+    return json.dumps(d, sort_keys=True)

@@ -4,29 +4,68 @@ from __future__ import annotations
 
 import argparse
 
-__all__ = ["add_common_arguments", "check_device"]
+from rdpc_common.cli import positive_int
+
+__all__ = ["add_locations", "add_sweep_options", "check_device"]
 
 
-def add_common_arguments(parser: argparse.ArgumentParser) -> None:
-    """``--runs-dir``, ``--data-dir``, ``--cache-dir``, ``--device``, ``--no-progress``."""
+def add_locations(parser: argparse.ArgumentParser, *, data: bool = True) -> None:
+    """``--runs-dir``, (``--data-dir``, ``--cache-dir``), ``--device``, ``--no-progress``."""
     g = parser.add_argument_group("locations and device")
     g.add_argument(
-        "--runs-dir",
-        default=None,
-        help="root of run directories (default: $RDPC_RUNS or ./runs)",
+        "--runs-dir", default=None, help="root of run directories (default: $RDPC_RUNS or ./runs)"
     )
-    g.add_argument(
-        "--data-dir",
-        default=None,
-        help="data root with mnist/ (and svhn/) (default: $RDPC_DATA or ~/.cache/rdpc/data)",
-    )
-    g.add_argument(
-        "--cache-dir",
-        default=None,
-        help="cache of trained frozen classifiers (default: $RDPC_CACHE or ~/.cache/rdpc)",
-    )
+    if data:
+        g.add_argument(
+            "--data-dir",
+            default=None,
+            help="data root with mnist/ (and svhn/) (default: $RDPC_DATA or ~/.cache/rdpc/data)",
+        )
+        g.add_argument(
+            "--cache-dir",
+            default=None,
+            help="cache of trained frozen classifiers (default: $RDPC_CACHE or ~/.cache/rdpc)",
+        )
     g.add_argument("--device", default="cpu", help="torch device: cpu, cuda, cuda:1, ...")
     g.add_argument("--no-progress", action="store_true", help="hide the progress bars")
+
+
+def add_sweep_options(
+    parser: argparse.ArgumentParser, *, default_jobs: int = 2, default_threads: int | None = None
+) -> None:
+    """The options of every sweep-like command (``rdpc sweep``, ``rdpc synthetic``)."""
+    parser.add_argument("--preset", default=None, help="preset name (see --list)")
+    parser.add_argument("--list", action="store_true", help="list the presets and exit")
+    parser.add_argument("--jobs", type=positive_int, default=default_jobs, help="parallel jobs")
+    parser.add_argument(
+        "--threads",
+        type=positive_int,
+        default=default_threads,
+        help="torch threads per job (default: cores/jobs)",
+    )
+    parser.add_argument("--launcher", default="local", help="where jobs run: local")
+    parser.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a field of every run (changes the run hashes); repeatable",
+    )
+    parser.add_argument(
+        "--only",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="run only the preset's configs with this value, e.g. "
+        "latent_dim=5 or rate_bits=10; repeatable",
+    )
+    parser.add_argument(
+        "--limit", type=positive_int, default=None, help="run at most N missing runs"
+    )
+    parser.add_argument(
+        "--dry-run", action="store_true", help="validate and count the missing runs, then exit"
+    )
 
 
 def check_device(device: str) -> None:

@@ -1,27 +1,30 @@
-"""``rdpc runs``: list runs and their final metrics as a table (CSV with ``--csv``).
+"""``rdpc runs``: list the runs of every kind and their final metrics (CSV with ``--csv``).
 
 Examples::
 
+    rdpc runs                                   # every kind, one table per kind
     rdpc runs --preset cpu-fig9a
-    rdpc runs --preset cpu-fig9a --csv results.csv
+    rdpc runs --preset synthetic-quick --csv results.csv
     rdpc runs --universal-penalty
     rdpc runs --preset cpu-fig9a --trends
+
+A run directory that cannot be read (corrupt file, edited config.json, ...) is listed at the
+end with its path and the reason, and the exit status is 1; every other run is still listed.
 """
 
 from __future__ import annotations
 
 import argparse
-import csv
-import io
 import json
 import sys
-from typing import Any
+from pathlib import Path
 
 __all__ = ["configure", "run"]
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--preset", default=None, help="only this preset folder")
+    parser.add_argument("--kind", default=None, help="only runs of this experiment kind")
     parser.add_argument(
         "--runs-dir", default=None, help="root of run directories (default: $RDPC_RUNS or ./runs)"
     )
@@ -31,62 +34,72 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--universal-penalty",
         action="store_true",
-        help="pair universal runs with their end-to-end twins: MSE / accuracy penalty",
+        help="pair universal image runs with their end-to-end twins: MSE / accuracy penalty",
     )
     parser.add_argument(
         "--trends",
         action="store_true",
-        help="print per-rate summaries (best accuracy, MSE, lambda_c rank correlations) as JSON",
+        help="print per-rate summaries of image runs (best accuracy, MSE, "
+        "lambda_c rank correlations) as JSON",
     )
 
 
-def _fmt(v: Any) -> str:
-    if v is None:
-        return ""
-    if isinstance(v, float):
-        return f"{v:.4g}"
-    return str(v)
-
-
-def _write(rows: list[dict[str, Any]], columns: list[str], target: str | None) -> None:
-    if target is None:
-        cells = [[_fmt(r.get(c)) for c in columns] for r in rows]
-        widths = [max([len(c)] + [len(row[i]) for row in cells]) for i, c in enumerate(columns)]
-        print("  ".join(c.rjust(w) for c, w in zip(columns, widths, strict=True)))
-        for row in cells:
-            print("  ".join(v.rjust(w) for v, w in zip(row, widths, strict=True)))
-        return
-    buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
-    w.writerow(columns)
-    w.writerows([["" if r.get(c) is None else r.get(c) for c in columns] for r in rows])
-    if target == "-":
-        sys.stdout.write(buf.getvalue())
+def _emit(text: str, target: str | None) -> None:
+    if target in (None, "-"):
+        sys.stdout.write(text if text.endswith("\n") else text + "\n")
     else:
-        with open(target, "w", encoding="utf-8") as f:
-            f.write(buf.getvalue())
+        from rdpc_common.atomic import atomic_write_text
+
+        atomic_write_text(Path(target), text)
 
 
 def run(args: argparse.Namespace) -> int:
+    from rdpc_common.tables import format_csv, format_table
+
+    from ..core.registry import get_kind
     from ..core.rundir import resolve_runs_root
-    from ..kinds.image_results import RUN_COLUMNS, rdc_trends, runs_table, universal_penalty_table
+    from ..core.runs import LISTING_COLUMNS, runs_table, scan_runs
 
     root = resolve_runs_root(args.runs_dir)
     if args.universal_penalty:
+        from ..kinds.image_results import universal_penalty_table
+
         rows = universal_penalty_table(root)
         if not rows:
             print(
                 f"no finished universal run with an end-to-end twin under {root}", file=sys.stderr
             )
             return 0
-        _write(rows, list(rows[0]), args.csv)
+        cols = list(rows[0])
+        _emit(format_csv(rows, cols) if args.csv else format_table(rows, cols), args.csv)
         return 0
-    rows = runs_table(root, args.preset)
-    if not rows:
-        print(f"no runs under {root / (args.preset or '')}", file=sys.stderr)
-        return 0
+    records, problems = scan_runs(root, args.preset, args.kind)
     if args.trends:
+        from ..kinds.image_results import rdc_trends
+
+        rows = [r for r in runs_table(root, args.preset, "image") if r["status"] == "finished"]
         print(json.dumps(rdc_trends(rows), indent=2))
         return 0
-    _write(rows, list(RUN_COLUMNS), args.csv)
-    return 0
+    if not records and not problems:
+        print(f"no runs under {root / (args.preset or '')}", file=sys.stderr)
+        return 0
+    kinds = sorted({r.kind for r in records})
+    parts = []
+    for name in kinds:
+        rows = runs_table(root, args.preset, name)
+        cols = list(
+            dict.fromkeys(
+                ["preset", "kind", "hash", "status", "step"]
+                + [c for c in get_kind(name).listing_columns if c not in LISTING_COLUMNS]
+            )
+        )
+        if args.csv:
+            parts.append(format_csv(rows, cols))
+        else:
+            parts.append(f"{name} runs ({len(rows)}):\n{format_table(rows, cols)}")
+    text = "\n".join(parts)
+    if text:
+        _emit(text, args.csv)
+    for p in problems:
+        print(f"unreadable run {p.path}: {p.reason}", file=sys.stderr)
+    return 1 if problems else 0

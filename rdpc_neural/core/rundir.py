@@ -1,96 +1,69 @@
-"""Run directories and result files (torch-free except :func:`atomic_torch_save`).
+"""Run directories and their files, for every experiment kind (torch-free except checkpoints).
 
-Layout of one run, ``<runs_root>/<preset>/<config-hash>/``:
+Layout of one run, ``<runs_root>/<preset>/<identity hash>/``:
 
 ``config.json``
-    ``{"config": RunConfig.to_dict(), "hash": ..., "preset": ..., "rdpc_version": ...,
-    "git_sha": ...}``.
+    ``{"kind", "schema_version", "hash", "preset", "config", ...kind facts, "rdpc_version",
+    "git_sha", "python", "libraries"}``, written once. On read it is verified: the config must
+    hash to the directory's name (:func:`read_run_config`).
 ``metrics.csv``
-    One row per evaluation, columns :data:`METRIC_COLUMNS` (units in the names; see below).
+    One row per evaluation with the kind's metric columns (units in the names); empty cells
+    mean "not computed at this evaluation" (never NaN).
 ``summary.json``
-    Written last, only when the run is finished: the final test metrics and timings. Its
-    presence marks a finished run (sweeps skip those).
+    Written last, only when the run is finished: the final test metrics (``final``), timings
+    and provenance. The source of truth for listings and for a finished run's result.
 ``checkpoint.pt``
-    Models, optimizers, step and evaluation rows so far (resumes an interrupted run).
+    Models, optimizer states (until finished), step and evaluation rows so far; also written
+    when a run stops early (``--max-steps``, Ctrl-C, SIGTERM), at the step reached.
+``claim.json``
+    Present while a process trains the run (:mod:`rdpc_common.claim`).
+``failure.json``
+    The error and traceback of the last failed attempt (removed when the run finishes).
 
-Every file is written atomically: to a temporary file in the same folder, then
-``os.replace``.
+Every file is written atomically (temporary file, then ``os.replace``).
 
-Metric columns
---------------
-``step``            generator steps done when evaluated
-``split``           ``val`` (periodic, on ``eval_size`` validation images) or ``test`` (final)
-``n_images``        images evaluated
-``rate_bits``       nominal rate d log2 L, bits per image
-``coded_bits``      real bitstream size per image (constriction ANS, categorical model per
-                    latent coordinate fit on the training symbols); final row only
-``entropy_bits``    sum over coordinates of the empirical symbol entropy, bits per image
-``joint_entropy_bits``  plug-in entropy of the whole symbol tuple, bits per image
-``mse``             mean squared error per pixel (pixels in [0, 1])
-``w1``              exact empirical W1 (optimal transport, Euclidean pixel cost, POT
-                    ``emd2``) between ``w1_samples`` test images and their reconstructions;
-                    final row only
-``w1_critic``       the run's critic estimate ``mean f(x) - mean f(x_hat)``; only if
-                    ``lambda_p > 0`` (no critic is trained otherwise)
-``ce_bits``         cross-entropy of the training classifier on x_hat, bits
-``acc``             accuracy of the training (frozen) classifier on x_hat
-``acc_heldout``     accuracy of the independent held-out classifier on x_hat
-
-Empty cells mean "not computed at this evaluation" (never NaN).
+Directories written by rdpc 0.1.0 (no ``schema_version`` in ``config.json``) are named by the
+hash of the whole flat config (:func:`~rdpc_neural.core.schema.legacy_hash`); they are read,
+listed and reused as they are (:func:`find_run_dir`), never retrained.
 """
 
 from __future__ import annotations
 
-import contextlib
 import csv
-import io
 import json
 import math
 import os
-import subprocess
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from rdpc_common.atomic import atomic_write, atomic_write_text
+from rdpc_common.atomic import atomic_write, atomic_write_json, atomic_write_text
+from rdpc_common.errors import FileProblem
+from rdpc_common.provenance import provenance
 
-from ..kinds.image_config import RunConfig, config_hash
+from .registry import ExperimentKind, get_kind
+from .schema import identity_hash, legacy_hash
 
 __all__ = [
-    "METRIC_COLUMNS",
     "RunPaths",
-    "run_paths",
-    "atomic_write_text",
-    "atomic_write_json",
-    "atomic_torch_save",
+    "run_dir",
+    "find_run_dir",
+    "resolve_runs_root",
+    "resolve_cache_dir",
+    "check_folder_name",
+    "write_run_config",
+    "read_run_config",
+    "read_json",
     "write_metrics_csv",
     "read_metrics_csv",
-    "git_sha",
-    "package_version",
-    "write_run_config",
-    "resolve_cache_dir",
-    "resolve_runs_root",
-    "iter_runs",
-    "RunRecord",
-    "file_lock",
+    "atomic_torch_save",
+    "load_torch_file",
+    "LEGACY_SCHEMA_VERSION",
 ]
 
-METRIC_COLUMNS: tuple[str, ...] = (
-    "step",
-    "split",
-    "n_images",
-    "rate_bits",
-    "coded_bits",
-    "entropy_bits",
-    "joint_entropy_bits",
-    "mse",
-    "w1",
-    "w1_critic",
-    "ce_bits",
-    "acc",
-    "acc_heldout",
-)
+#: ``schema_version`` of a ``config.json`` that has none (rdpc 0.1.0).
+LEGACY_SCHEMA_VERSION = 1
 
 
 @dataclass(frozen=True)
@@ -115,46 +88,136 @@ class RunPaths:
     def checkpoint(self) -> Path:
         return self.root / "checkpoint.pt"
 
+    @property
+    def failure(self) -> Path:
+        return self.root / "failure.json"
+
     def is_finished(self) -> bool:
         return self.summary.is_file()
 
 
+def _folder(path: str | os.PathLike[str], what: str) -> Path:
+    p = Path(path).expanduser().resolve()
+    if p.exists() and not p.is_dir():
+        raise FileProblem(f"{what} {p} is a file, not a folder; give a folder path.")
+    return p
+
+
 def resolve_runs_root(runs_dir: str | os.PathLike[str] | None = None) -> Path:
-    """Runs root: `runs_dir`, else ``$RDPC_RUNS``, else ``./runs``."""
-    if runs_dir:
-        return Path(runs_dir).expanduser().resolve()
-    return Path(os.environ.get("RDPC_RUNS", "") or "runs").expanduser().resolve()
+    """Runs root: `runs_dir`, else ``$RDPC_RUNS``, else ``./runs`` (every command uses this
+    one default). A path that exists as a file is an error naming it."""
+    return _folder(runs_dir or os.environ.get("RDPC_RUNS", "") or "runs", "runs folder")
 
 
 def resolve_cache_dir(cache_dir: str | os.PathLike[str] | None = None) -> Path:
     """Cache (trained frozen classifiers): `cache_dir`, else ``$RDPC_CACHE``, else
-    ``~/.cache/rdpc`` (``$XDG_CACHE_HOME/rdpc``)."""
-    if cache_dir:
-        return Path(cache_dir).expanduser().resolve()
-    env = os.environ.get("RDPC_CACHE", "")
-    if env:
-        return Path(env).expanduser().resolve()
-    base = os.environ.get("XDG_CACHE_HOME", "") or "~/.cache"
-    return (Path(base).expanduser() / "rdpc").resolve()
+    ``$XDG_CACHE_HOME/rdpc`` (``~/.cache/rdpc``)."""
+    if not cache_dir:
+        cache_dir = os.environ.get("RDPC_CACHE", "")
+    if not cache_dir:
+        cache_dir = Path(os.environ.get("XDG_CACHE_HOME", "") or "~/.cache").expanduser() / "rdpc"
+    return _folder(cache_dir, "cache folder")
 
 
-def run_paths(runs_root: str | os.PathLike[str], preset: str, config: RunConfig) -> RunPaths:
-    """``<runs_root>/<preset>/<config_hash(config)>``."""
-    if not preset or "/" in preset or preset.startswith("."):
-        raise ValueError(f"`preset` must be a plain folder name; got {preset!r}.")
-    return RunPaths(Path(runs_root) / preset / config_hash(config))
+def check_folder_name(name: str, what: str = "preset") -> str:
+    """`name` if it is a plain folder name (no ``/``, not hidden), else ``ValueError``."""
+    if not name or "/" in name or name.startswith("."):
+        raise ValueError(f"`{what}` must be a plain folder name; got {name!r}.")
+    return name
 
 
-def atomic_write_json(path: str | os.PathLike[str], data: Any) -> None:
-    """Atomic, indented, key-sorted JSON (non-finite floats are rejected, never written)."""
-    atomic_write_text(path, json.dumps(data, indent=2, sort_keys=True, allow_nan=False) + "\n")
+def run_dir(
+    runs_root: str | os.PathLike[str], preset: str, kind: ExperimentKind, config: Any
+) -> RunPaths:
+    """``<runs_root>/<preset>/<identity hash>`` of `config` (where a new run goes)."""
+    check_folder_name(preset)
+    return RunPaths(
+        Path(runs_root) / preset / identity_hash(kind.name, kind.schema_version, config)
+    )
 
 
-def atomic_torch_save(path: str | os.PathLike[str], obj: Any) -> None:
-    """``torch.save`` to a temporary file beside `path`, then ``os.replace``."""
-    import torch
+def find_run_dir(
+    runs_root: str | os.PathLike[str], preset: str, kind: ExperimentKind, config: Any
+) -> RunPaths:
+    """The run directory of `config`: its legacy (rdpc 0.1.0) directory if one exists with a
+    ``config.json``, else :func:`run_dir`."""
+    paths = run_dir(runs_root, preset, kind, config)
+    if kind.legacy_dict is not None and not paths.config.exists():
+        legacy = kind.legacy_dict(config)
+        if legacy is not None:
+            old = RunPaths(Path(runs_root) / preset / legacy_hash(legacy))
+            if old.config.is_file():
+                return old
+    return paths
 
-    atomic_write(path, lambda tmp: torch.save(obj, tmp))
+
+def read_json(path: Path) -> Any:
+    """Parsed JSON of `path`; a corrupt file or a folder in its place is a
+    :class:`~rdpc_common.errors.FileProblem` naming it."""
+    if path.is_dir():
+        raise FileProblem(f"{path} is a folder where a JSON file should be.")
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise FileProblem(
+            f"{path} is not valid JSON ({exc}); delete it to redo that step."
+        ) from exc
+
+
+def write_run_config(
+    paths: RunPaths,
+    kind: ExperimentKind,
+    config: Any,
+    preset: str,
+    facts: Mapping[str, Any] | None = None,
+) -> None:
+    """Write a run's ``config.json`` once (kind, schema version, identity hash, config, `facts`
+    and provenance). An existing file must describe the same run (a resumed run keeps its
+    original provenance); otherwise :class:`~rdpc_common.errors.FileProblem`."""
+    if paths.config.exists():
+        _, old, _ = read_run_config(paths.root)
+        if old != config:
+            raise FileProblem(f"{paths.config} holds another config than this run's.")
+        return
+    meta = {
+        "kind": kind.name,
+        "schema_version": kind.schema_version,
+        "hash": identity_hash(kind.name, kind.schema_version, config),
+        "preset": preset,
+        "config": config.to_dict(),
+        **(facts or {}),
+        **provenance(),
+    }
+    atomic_write_json(paths.config, meta)
+
+
+def read_run_config(root: str | os.PathLike[str]) -> tuple[ExperimentKind, Any, dict[str, Any]]:
+    """``(kind, config, meta)`` of the run directory `root`, verified.
+
+    The config must hash to the directory's name (identity hash for current directories,
+    the flat-config hash for legacy ones); a mismatch means the file was edited or copied,
+    and is a :class:`~rdpc_common.errors.FileProblem`, never a silent edited value.
+    """
+    root = Path(root)
+    meta = read_json(root / "config.json")
+    if not isinstance(meta, dict) or not isinstance(meta.get("config"), dict):
+        raise FileProblem(f"{root / 'config.json'} has no `config` mapping.")
+    kind = get_kind(meta.get("kind", "image"))  # rdpc 0.1.0 wrote no kind for image runs
+    version = meta.get("schema_version", LEGACY_SCHEMA_VERSION)
+    try:
+        config = kind.config_from_dict(meta["config"], version)
+    except ValueError as exc:
+        raise FileProblem(f"{root / 'config.json'}: {exc}") from exc
+    if version == LEGACY_SCHEMA_VERSION:
+        expected = legacy_hash(meta["config"])
+    else:
+        expected = identity_hash(kind.name, version, config)
+    if root.name != expected:
+        raise FileProblem(
+            f"{root / 'config.json'} does not match its directory: the config hashes to "
+            f"{expected}, the folder is {root.name} (edited or copied by hand?)."
+        )
+    return kind, config, meta
 
 
 def _cell(value: Any, allow_inf: bool) -> str:
@@ -170,132 +233,95 @@ def _cell(value: Any, allow_inf: bool) -> str:
 def write_metrics_csv(
     path: str | os.PathLike[str],
     rows: Sequence[Mapping[str, Any]],
-    columns: Sequence[str] = METRIC_COLUMNS,
+    columns: Sequence[str],
     *,
     allow_inf: bool = False,
 ) -> None:
-    """Atomically write evaluation rows with the fixed `columns` (default
-    :data:`METRIC_COLUMNS`); unknown keys are an error, NaN always is."""
-    buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\n")
-    writer.writerow(columns)
+    """Atomically write evaluation rows with the fixed `columns`; unknown keys are an error,
+    NaN always is (and infinity unless `allow_inf`, e.g. an infeasible bound)."""
+    lines = [",".join(columns)]
     for row in rows:
         unknown = set(row) - set(columns)
         if unknown:
             raise ValueError(f"unknown metric column(s) {sorted(unknown)}.")
-        writer.writerow([_cell(row.get(c), allow_inf) for c in columns])
-    atomic_write_text(path, buf.getvalue())
+        lines.append(",".join(_cell(row.get(c), allow_inf) for c in columns))
+    atomic_write_text(path, "\n".join(lines) + "\n")
 
 
 def read_metrics_csv(
-    path: str | os.PathLike[str], int_columns: Sequence[str] = ("step", "n_images")
+    path: str | os.PathLike[str], int_columns: Sequence[str] = ("step",)
 ) -> list[dict[str, Any]]:
     """Rows of a metrics file; numbers parsed (`int_columns` as int), ``split`` kept as
-    text, empty cells as ``None``."""
+    text, empty cells as ``None``. A malformed file is a
+    :class:`~rdpc_common.errors.FileProblem` naming it and the line."""
+    path = Path(path)
+    if path.is_dir():
+        raise FileProblem(f"{path} is a folder where a metrics CSV file should be.")
     out: list[dict[str, Any]] = []
     with open(path, encoding="utf-8", newline="") as f:
-        for raw in csv.DictReader(f):
+        reader = csv.DictReader(f)
+        for raw in reader:
             row: dict[str, Any] = {}
             for k, v in raw.items():
-                if v == "" or v is None:
-                    row[k] = None
-                elif k == "split":
-                    row[k] = v
-                elif k in int_columns:
-                    row[k] = int(v)
-                else:
-                    row[k] = float(v)
+                if k is None or v is None:
+                    raise FileProblem(
+                        f"{path}, line {reader.line_num}: {len(raw)} cells for "
+                        f"{len(reader.fieldnames or [])} columns (truncated or edited?)."
+                    )
+                try:
+                    if v == "":
+                        row[k] = None
+                    elif k == "split":
+                        row[k] = v
+                    elif k in int_columns:
+                        row[k] = int(v)
+                    else:
+                        row[k] = float(v)
+                except ValueError as exc:
+                    raise FileProblem(
+                        f"{path}, line {reader.line_num}: column {k!r} is {v!r}, not a number."
+                    ) from exc
             out.append(row)
     return out
 
 
-def git_sha(path: str | os.PathLike[str] | None = None) -> str | None:
-    """The git commit of the source tree (``None`` outside a checkout); ``-dirty`` if modified."""
-    here = Path(path) if path else Path(__file__).resolve().parent
-    try:
-        sha = subprocess.run(
-            ["git", "rev-parse", "HEAD"], cwd=here, capture_output=True, text=True, timeout=10
-        )
-        if sha.returncode != 0:
-            return None
-        dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no", "--", "."],
-            cwd=here,
-            capture_output=True,
-            text=True,
-            timeout=10,
-        )
-        return sha.stdout.strip() + ("-dirty" if dirty.stdout.strip() else "")
-    except (OSError, subprocess.SubprocessError):
-        return None
+def atomic_torch_save(path: str | os.PathLike[str], obj: Any) -> None:
+    """``torch.save`` to a temporary file beside `path`, then ``os.replace``."""
+    import torch
+
+    atomic_write(path, lambda tmp: torch.save(obj, tmp))
 
 
-def package_version() -> str:
-    """Installed rdpc version (``0+unknown`` from an uninstalled tree)."""
-    from importlib.metadata import PackageNotFoundError, version
+def load_torch_file(
+    path: str | os.PathLike[str],
+    *,
+    map_location: Any = "cpu",
+    remedy: str = "delete it to train again",
+) -> Any:
+    """``torch.load(path, weights_only=True)`` (never unpickling arbitrary objects). A corrupt,
+    truncated or foreign file, or a folder in its place, is a
+    :class:`~rdpc_common.errors.FileProblem` naming the file and the `remedy`."""
+    import pickle
+    import zipfile
 
-    try:
-        return version("rdpc")
-    except PackageNotFoundError:
-        return "0+unknown"
-
-
-def write_run_config(path: str | os.PathLike[str], meta: Mapping[str, Any]) -> None:
-    """Write a run's ``config.json`` once: `meta` (which must hold ``config`` and ``hash``)
-    plus the package version and git SHA. If the file exists it must describe the same config
-    (a resumed run keeps its original provenance); otherwise ``ValueError``."""
-    path = Path(path)
-    if path.is_file():
-        old = json.loads(path.read_text())
-        if old.get("hash") != meta["hash"] or old.get("config") != meta["config"]:
-            raise ValueError(f"{path} holds another config (hash {old.get('hash')}).")
-        return
-    atomic_write_json(path, {**meta, "rdpc_version": package_version(), "git_sha": git_sha()})
-
-
-@contextlib.contextmanager
-def file_lock(path: str | os.PathLike[str]) -> Iterator[None]:
-    """Exclusive advisory lock (``fcntl.flock``) on `path`, for work shared by processes."""
-    import fcntl
+    import torch
 
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "a+") as f:
-        fcntl.flock(f.fileno(), fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(f.fileno(), fcntl.LOCK_UN)
-
-
-@dataclass(frozen=True)
-class RunRecord:
-    """A run found on disk: its preset folder, hash, config, status and final metrics."""
-
-    preset: str
-    hash: str
-    path: Path
-    config: RunConfig
-    finished: bool
-    summary: dict[str, Any] | None
-
-
-def iter_runs(runs_root: str | os.PathLike[str], preset: str | None = None) -> Iterator[RunRecord]:
-    """Every run directory under `runs_root` (optionally one preset), sorted by path."""
-    root = Path(runs_root)
-    if not root.is_dir():
-        return
-    presets = [root / preset] if preset else sorted(p for p in root.iterdir() if p.is_dir())
-    for pdir in presets:
-        if not pdir.is_dir():
-            continue
-        for rdir in sorted(p for p in pdir.iterdir() if p.is_dir()):
-            paths = RunPaths(rdir)
-            if not paths.config.is_file():
-                continue
-            meta = json.loads(paths.config.read_text())
-            if meta.get("kind", "image") != "image":  # e.g. "synthetic": read by its own module
-                continue
-            config = RunConfig.from_dict(meta["config"])
-            summary = json.loads(paths.summary.read_text()) if paths.is_finished() else None
-            yield RunRecord(pdir.name, rdir.name, rdir, config, summary is not None, summary)
+    if path.is_dir():
+        raise FileProblem(f"{path} is a folder where a torch checkpoint should be; {remedy}.")
+    try:
+        return torch.load(path, map_location=map_location, weights_only=True)
+    except (
+        RuntimeError,
+        EOFError,
+        pickle.UnpicklingError,
+        zipfile.BadZipFile,
+        ValueError,
+        KeyError,
+        OSError,
+    ) as exc:
+        if isinstance(exc, FileNotFoundError):
+            raise
+        raise FileProblem(
+            f"{path} is corrupt or not an rdpc checkpoint ({type(exc).__name__}); {remedy}."
+        ) from exc

@@ -1,0 +1,88 @@
+"""The experiment kinds of rdpc_neural, registered with the core (torch-free to import).
+
+=============  ==========================================================================
+kind           what it trains
+=============  ==========================================================================
+``image``      RDPC codecs on MNIST/SVHN (Wang et al., JSAC 2025, Sec. VI): encoder,
+               dithered quantizer, decoder, optional WGAN critic, frozen classifiers
+               (:mod:`.image_config`, :mod:`.image_presets`, :mod:`.image`,
+               :mod:`.image_results`)
+``synthetic``  codecs on the theoretical binary/Gaussian sources, measured against the
+               per-letter bounds (:mod:`.synthetic_config`, :mod:`.synthetic`,
+               :mod:`.synthetic_results`)
+=============  ==========================================================================
+
+A new kind is one module (config class + ``build(config, context)``) plus one
+:func:`~rdpc_neural.core.registry.register_kind` call and its presets here.
+"""
+
+from __future__ import annotations
+
+from ..core.registry import ExperimentKind, Prerequisite, register_kind, register_preset
+from . import image_config, image_presets, image_results, synthetic_config, synthetic_results
+
+__all__ = ["IMAGE", "SYNTHETIC"]
+
+
+def _image_dependencies(config: image_config.RunConfig) -> list[image_config.RunConfig]:
+    return [config.base_encoder] if config.base_encoder is not None else []
+
+
+def _image_prerequisites(config: image_config.RunConfig) -> list[Prerequisite]:
+    # The two frozen classifiers, trained once into the cache before any run needs them.
+    data = {
+        k: getattr(config, k)
+        for k in ("dataset", "val_size", "split_seed", "train_subset", "test_subset")
+    }
+    out = []
+    for which, clf in (("clf", config.classifier), ("held", config.heldout_classifier)):
+        key = f"classifier {clf.to_dict()} on {data}"
+        out.append(
+            Prerequisite(
+                key,
+                "rdpc_neural.kinds.image:prepare_classifier",
+                (which,),
+                f"frozen classifier {clf.arch}",
+            )
+        )
+    return out
+
+
+IMAGE = register_kind(
+    ExperimentKind(
+        name=image_config.KIND,
+        description="RDPC codecs on MNIST/SVHN images",
+        config_class=image_config.RunConfig,
+        schema_version=image_config.SCHEMA_VERSION,
+        metric_columns=image_config.METRIC_COLUMNS,
+        int_columns=("step", "n_images"),
+        build="rdpc_neural.kinds.image:build",
+        listing_columns=image_results.RUN_COLUMNS,
+        listing_row=image_results.listing_row,
+        dependencies=_image_dependencies,
+        prerequisites=_image_prerequisites,
+        migrate=image_config.migrate,
+        legacy_dict=image_config.legacy_dict,
+    )
+)
+
+SYNTHETIC = register_kind(
+    ExperimentKind(
+        name=synthetic_config.KIND,
+        description="codecs on the theoretical binary/Gaussian sources vs their bounds",
+        config_class=synthetic_config.SyntheticConfig,
+        schema_version=synthetic_config.SCHEMA_VERSION,
+        metric_columns=synthetic_results.SYNTHETIC_COLUMNS,
+        int_columns=synthetic_results.SYNTHETIC_INT_COLUMNS,
+        build="rdpc_neural.kinds.synthetic:build",
+        listing_columns=synthetic_results.TABLE_COLUMNS,
+        listing_row=synthetic_results.listing_row,
+        migrate=synthetic_config.migrate,
+        legacy_dict=synthetic_config.legacy_dict,
+    )
+)
+
+for _name in image_presets.PRESETS:
+    register_preset(_name, IMAGE.name, lambda n=_name: image_presets.get_preset(n))
+for _name in synthetic_config.SYNTHETIC_PRESETS:
+    register_preset(_name, SYNTHETIC.name, lambda n=_name: synthetic_config.get_synthetic_preset(n))

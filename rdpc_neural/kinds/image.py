@@ -26,12 +26,8 @@ label metrics) and registry names, so other sources and model families plug in u
 
 from __future__ import annotations
 
-import math
 import os
-import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from pathlib import Path
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
@@ -39,33 +35,34 @@ import torch
 from torch import nn
 
 from .. import entropy
-from ..core.rundir import (
-    RunPaths,
-    atomic_torch_save,
-    atomic_write_json,
-    file_lock,
-    read_metrics_csv,
-    run_paths,
-    write_metrics_csv,
-    write_run_config,
-)
+from ..core.lifecycle import RunContext, RunResult, run_experiment
+from ..core.registry import config_hash
+from ..core.rundir import load_torch_file
+from ..core.seeding import torch_generator
 from ..models import CRITICS, DECODERS, ENCODERS
 from ..quantize import UniformQuantizer
-from ..tasks import Task, build_task, exact_w1
-from .image_config import RunConfig, config_hash
+from ..tasks import Task, build_task, exact_w1, task_key
+from .image_config import RunConfig
 
-__all__ = ["Codec", "build_codec", "build_critic", "RunResult", "train_run", "evaluate"]
+__all__ = [
+    "Codec",
+    "build_codec",
+    "build_critic",
+    "ImageExperiment",
+    "build",
+    "train_run",
+    "evaluate",
+    "critic_step",
+    "generator_step",
+    "prepare_classifier",
+    "EVAL_BATCH",
+    "STREAM_EVAL",
+]
 
 # Random streams (seeded per step; see the module docstring).
-_STREAM_INIT, _STREAM_PERM, _STREAM_STEP, _STREAM_CRITIC = 0, 1, 2, 3
-_STREAM_EVAL, _STREAM_TRAIN_SYMBOLS = 4, 5
-_EVAL_BATCH = 1000
-
-
-def _generator(seed: int, stream: int, index: int) -> torch.Generator:
-    """A CPU generator for (seed, stream, index): independent, reproducible streams."""
-    mixed = (seed * 1_000_003 + stream) * 2_147_483_647 + index
-    return torch.Generator().manual_seed(mixed % (2**63 - 1))
+STREAM_INIT, STREAM_PERM, STREAM_STEP, STREAM_CRITIC = 0, 1, 2, 3
+STREAM_EVAL, STREAM_TRAIN_SYMBOLS = 4, 5
+EVAL_BATCH = 1000
 
 
 class Codec(nn.Module):
@@ -108,7 +105,7 @@ class Codec(nn.Module):
 def _seeded_build(seed: int, stream: int, fn: Callable[[], nn.Module]) -> nn.Module:
     # nn.Module constructors draw from the global RNG; fork it so nothing leaks out.
     with torch.random.fork_rng(devices=[]):
-        torch.manual_seed((seed * 1_000_003 + _STREAM_INIT) * 31 + stream)
+        torch.manual_seed((seed * 1_000_003 + STREAM_INIT) * 31 + stream)
         return fn()
 
 
@@ -128,30 +125,13 @@ def build_critic(config: RunConfig, task: Task) -> nn.Module | None:
     return _seeded_build(config.seed, 2, lambda: CRITICS.build(task.model_name(config)))
 
 
-@dataclass(frozen=True)
-class RunResult:
-    """Outcome of :func:`train_run`: the run folder, whether it finished, its metric rows."""
-
-    path: Path
-    config: RunConfig
-    finished: bool
-    step: int
-    rows: list[dict[str, Any]] = field(default_factory=list)
-    summary: dict[str, Any] | None = None
-
-    @property
-    def final(self) -> dict[str, Any] | None:
-        """The final (test) metrics row, if finished."""
-        return self.rows[-1] if self.finished and self.rows else None
-
-
 @torch.no_grad()
 def _encode_symbols(codec: Codec, x: torch.Tensor, seed: int, stream: int) -> np.ndarray:
     codec.eval()
-    g = _generator(seed, stream, 0)
+    g = torch_generator(seed, stream, 0)
     out = []
-    for i in range(0, len(x), _EVAL_BATCH):
-        xb = x[i : i + _EVAL_BATCH]
+    for i in range(0, len(x), EVAL_BATCH):
+        xb = x[i : i + EVAL_BATCH]
         z = codec.encoder(xb)
         u = codec.quantizer.dither(z.shape, g)
         out.append(codec.quantizer.symbols(z, u).cpu())
@@ -179,13 +159,13 @@ def evaluate(
     exact W1 between the first ``w1_samples`` images and their reconstructions.
     """
     codec.eval()
-    g = _generator(config.seed, _STREAM_EVAL, 0)
+    g = torch_generator(config.seed, STREAM_EVAL, 0)
     n = len(x)
     sums = {"sq": 0.0, "ce_bits": 0.0, "acc": 0.0, "acc_heldout": 0.0, "f_real": 0.0, "f_fake": 0.0}
     symbols, kept = [], []
     n_w1 = min(config.w1_samples, n) if final else 0
-    for i in range(0, n, _EVAL_BATCH):
-        xb, sb = x[i : i + _EVAL_BATCH], s[i : i + _EVAL_BATCH]
+    for i in range(0, n, EVAL_BATCH):
+        xb, sb = x[i : i + EVAL_BATCH], s[i : i + EVAL_BATCH]
         z = codec.encoder(xb)
         u = codec.quantizer.dither(z.shape, g)
         q = codec.quantizer(z, u)
@@ -216,7 +196,7 @@ def evaluate(
         "acc_heldout": sums["acc_heldout"] / n,
     }
     if final:
-        train_sym = _encode_symbols(codec, task.splits.x_train, config.seed, _STREAM_TRAIN_SYMBOLS)
+        train_sym = _encode_symbols(codec, task.splits.x_train, config.seed, STREAM_TRAIN_SYMBOLS)
         row["coded_bits"] = entropy.coded_bits_per_item(train_sym, sym, levels)
         row["w1"] = exact_w1(x[:n_w1], torch.cat(kept))
     return row
@@ -241,12 +221,12 @@ class _BatchOrder:
     def indices(self, step: int) -> torch.Tensor:
         epoch, j = divmod(step, self.per_epoch)
         if epoch != self._epoch:
-            g = _generator(self.seed, _STREAM_PERM, epoch)
+            g = torch_generator(self.seed, STREAM_PERM, epoch)
             self._epoch, self._perm = epoch, torch.randperm(self.n, generator=g)
         return self._perm[j * self.batch_size : (j + 1) * self.batch_size]
 
 
-def _critic_step(
+def critic_step(
     codec: Codec,
     critic: nn.Module,
     opt: torch.optim.Optimizer,
@@ -271,7 +251,7 @@ def _critic_step(
     return float(loss.item())
 
 
-def _generator_step(
+def generator_step(
     codec: Codec,
     critic: nn.Module | None,
     opt: torch.optim.Optimizer,
@@ -307,21 +287,149 @@ def _generator_step(
     return terms
 
 
-def _write_config(paths: RunPaths, config: RunConfig, preset: str) -> None:
-    write_run_config(paths.config, {
-        "config": config.to_dict(),
-        "hash": config_hash(config),
-        "preset": preset,
-        "rate_bits": config.rate_bits,
-    })  # fmt: skip
+class ImageExperiment:
+    """One image codec run (the ``image`` kind's :class:`~rdpc_neural.core.registry.Experiment`):
+    codec, critic (only when ``lambda_p > 0``), optimizers and the task."""
+
+    def __init__(self, config: RunConfig, task: Task, context: RunContext) -> None:
+        self.config, self.task, self.device = config, task, context.device
+        self.codec = build_codec(config, task).to(context.device)
+        critic = build_critic(config, task)
+        self.critic = critic.to(context.device) if critic is not None else None
+        self.base_encoder_hash: str | None = None
+        if config.mode == "universal":
+            assert config.base_encoder is not None
+            base = context.run_dependency(config.base_encoder)
+            self.base_encoder_hash = config_hash(config.base_encoder)
+            state = load_torch_file(
+                base.path / "checkpoint.pt", map_location=context.device,
+                remedy="delete the base encoder's run folder to retrain it",
+            )  # fmt: skip
+            enc_state = {
+                k.removeprefix("encoder."): v
+                for k, v in state["codec"].items()
+                if k.startswith("encoder.")
+            }
+            self.codec.encoder.load_state_dict(enc_state)
+            self.codec.encoder.eval()
+        gen_params = [p for p in self.codec.parameters() if p.requires_grad]
+        # Fused Adam (one kernel for all parameters) is ~1.5x faster for the small cpu models.
+        fused = {"fused": True} if torch.device(context.device).type in ("cpu", "cuda") else {}
+        self.opt_g = torch.optim.Adam(gen_params, lr=config.lr, betas=config.betas, **fused)
+        self.opt_c = (
+            torch.optim.Adam(
+                self.critic.parameters(), lr=config.lr_critic, betas=config.critic_betas,
+                **fused,
+            )
+            if self.critic is not None
+            else None
+        )  # fmt: skip
+        self.order = _BatchOrder(len(task.splits.x_train), config.batch_size, config.seed)
+        self.codec.train()
+
+    @property
+    def steps(self) -> int:
+        return self.config.steps
+
+    def is_eval_step(self, step: int) -> bool:
+        return step % self.config.eval_every == 0 or step == self.config.steps
+
+    def train_step(self, step: int) -> dict[str, float]:
+        config = self.config
+        factor = _lr_factor(config, step)
+        for group in self.opt_g.param_groups:
+            group["lr"] = config.lr * factor
+        if self.critic is not None and self.opt_c is not None:
+            for group in self.opt_c.param_groups:
+                group["lr"] = config.lr_critic * factor
+            for k in range(config.n_critic):
+                gc = torch_generator(config.seed, STREAM_CRITIC, step * config.n_critic + k)
+                critic_step(self.codec, self.critic, self.opt_c, self.task, config, gc)
+        g = torch_generator(config.seed, STREAM_STEP, step)
+        return generator_step(self.codec, self.critic, self.opt_g, self.task, config,
+                              self.order.indices(step), g)  # fmt: skip
+
+    def evaluate(self, step: int, *, final: bool) -> tuple[dict[str, Any], dict[str, Any]]:
+        config, splits = self.config, self.task.splits
+        if final:
+            row = evaluate(self.codec, self.critic, self.task, splits.x_test, splits.s_test,
+                           config=config, step=step, split="test", final=True)  # fmt: skip
+            facts = {"base_encoder_hash": self.base_encoder_hash, **self.task.info()}
+            return row, facts
+        x_val, s_val = splits.x_val[: config.eval_size], splits.s_val[: config.eval_size]
+        row = evaluate(self.codec, self.critic, self.task, x_val, s_val, config=config,
+                       step=step, split="val")  # fmt: skip
+        return row, {}
+
+    def state_dict(self, *, final: bool) -> dict[str, Any]:
+        # Final checkpoints carry no optimizer state: nothing is left to train.
+        state: dict[str, Any] = {"codec": self.codec.state_dict()}
+        if not final:
+            state["opt_g"] = self.opt_g.state_dict()
+        if self.critic is not None:
+            state["critic"] = self.critic.state_dict()
+            if not final and self.opt_c is not None:
+                state["opt_c"] = self.opt_c.state_dict()
+        return state
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        self.codec.load_state_dict(state["codec"])
+        if self.critic is not None:
+            self.critic.load_state_dict(state["critic"])
+        if "opt_g" in state:
+            self.opt_g.load_state_dict(state["opt_g"])
+            if self.opt_c is not None:
+                self.opt_c.load_state_dict(state["opt_c"])
+        elif int(state["step"]) != self.config.steps:
+            raise RuntimeError("checkpoint has no optimizer state before the last step")
+
+    def describe(self) -> str:
+        c = self.config
+        return f"d={c.latent_dim} L={c.levels} λ=({c.lambda_d:g},{c.lambda_p:g},{c.lambda_c:g})"
 
 
-def _finished_result(paths: RunPaths, config: RunConfig) -> RunResult:
-    import json
+def _task(config: RunConfig, context: RunContext) -> Task:
+    """The task of `config` from the context's per-process resources (one dataset at a time
+    per process), built on first use."""
+    key = "image-task:" + task_key(config)
+    if key not in context.resources:
+        for k in [k for k in context.resources if k.startswith("image-task:")]:
+            del context.resources[k]
+        context.resources[key] = build_task(
+            config, data_dir=context.data_dir, cache_dir=context.cache_dir,
+            device=context.device, progress=context.progress,
+        )  # fmt: skip
+    task: Task = context.resources[key]
+    return task
 
-    summary = json.loads(paths.summary.read_text())
-    rows = read_metrics_csv(paths.metrics)
-    return RunResult(paths.root, config, True, config.steps, rows, summary)
+
+def build(config: RunConfig, context: RunContext) -> ImageExperiment:
+    """The ``image`` kind's builder (registered in :mod:`rdpc_neural.kinds`)."""
+    return ImageExperiment(config, _task(config, context), context)
+
+
+def prepare_classifier(
+    config_dict: dict[str, Any],
+    which: str,
+    *,
+    data_dir: str | None = None,
+    cache_dir: str | None = None,
+    device: str = "cpu",
+) -> None:
+    """Prerequisite job: train (or find cached) the frozen classifier `which` (``"clf"`` or
+    ``"held"``) of the config `config_dict`."""
+    from ..classifiers import load_or_train_classifier
+    from ..data import load_splits
+    from ..tasks import data_identity
+
+    config = RunConfig.from_dict(config_dict)
+    splits = load_splits(
+        config.dataset, data_dir, val_size=config.val_size, split_seed=config.split_seed,
+        train_subset=config.train_subset, test_subset=config.test_subset,
+    )  # fmt: skip
+    clf = config.classifier if which == "clf" else config.heldout_classifier
+    load_or_train_classifier(clf, splits, data_identity(config, splits), cache_dir=cache_dir,
+                             device="cpu")  # fmt: skip
 
 
 def train_run(
@@ -337,213 +445,18 @@ def train_run(
     progress: bool = False,
     position: int = 0,
 ) -> RunResult:
-    """Train (or resume, or just read) the run of `config` in ``<runs_root>/<preset>/<hash>``.
+    """Train (or resume, or just read) the image run of `config` in
+    ``<runs_root>/<preset>/<hash>``: :func:`~rdpc_neural.core.lifecycle.run_experiment` with
+    an optional pre-built `task` (data + frozen classifiers)."""
+    from pathlib import Path
 
-    Parameters
-    ----------
-    config : RunConfig
-        The run. Universal runs first make sure their ``base_encoder`` run is finished (in
-        the same preset folder), then load and freeze its encoder.
-    runs_root, preset : path, str
-        Where the run directory goes.
-    task : Task, optional
-        Pre-built task (data + frozen classifiers); built from `config` if omitted.
-    data_dir, cache_dir : path, optional
-        Data root and classifier cache (see :func:`~rdpc_neural.data.resolve_data_root`,
-        :func:`~rdpc_neural.core.rundir.resolve_cache_dir`).
-    device : str
-        ``"cpu"`` (default) or e.g. ``"cuda"``; never assumed.
-    max_steps_this_call : int, optional
-        Stop after this many steps of this call, as an interruption would: progress since
-        the last checkpoint is lost, the run is left unfinished (for tests and time slicing).
-    progress : bool
-        Show a tqdm bar over the steps (at terminal line `position`).
-
-    Returns
-    -------
-    RunResult
-        ``finished`` is False when stopped by `max_steps_this_call`.
-    """
-    paths = run_paths(runs_root, preset, config)
-    if paths.is_finished():
-        return _finished_result(paths, config)
-    if task is None:  # data problems surface before anything is written
-        task = build_task(config, data_dir=data_dir, cache_dir=cache_dir, device=device)
-    paths.root.mkdir(parents=True, exist_ok=True)
-    with file_lock(paths.root / ".lock"):
-        if paths.is_finished():  # another process finished it while we waited
-            return _finished_result(paths, config)
-        _write_config(paths, config, preset)
-        return _train_locked(
-            config, paths, preset, task, runs_root, data_dir, cache_dir, device,
-            max_steps_this_call, progress, position,
-        )  # fmt: skip
-
-
-def _train_locked(
-    config: RunConfig,
-    paths: RunPaths,
-    preset: str,
-    task: Task,
-    runs_root: str | os.PathLike[str],
-    data_dir: str | os.PathLike[str] | None,
-    cache_dir: str | os.PathLike[str] | None,
-    device: str,
-    max_steps_this_call: int | None,
-    progress: bool,
-    position: int,
-) -> RunResult:
-    codec = build_codec(config, task).to(device)
-    critic = build_critic(config, task)
-    if critic is not None:
-        critic = critic.to(device)
-    base_hash = None
-    if config.mode == "universal":
-        assert config.base_encoder is not None
-        base = train_run(
-            config.base_encoder, runs_root, preset, task=task, data_dir=data_dir,
-            cache_dir=cache_dir, device=device, progress=progress, position=position,
-        )  # fmt: skip
-        base_hash = config_hash(config.base_encoder)
-        state = torch.load(base.path / "checkpoint.pt", map_location=device, weights_only=True)
-        enc_state = {
-            k.removeprefix("encoder."): v
-            for k, v in state["codec"].items()
-            if k.startswith("encoder.")
-        }
-        codec.encoder.load_state_dict(enc_state)
-        codec.encoder.eval()
-    gen_params = [p for p in codec.parameters() if p.requires_grad]
-    # Fused Adam (one kernel for all parameters) is ~1.5x faster for the small cpu models.
-    fused = {"fused": True} if torch.device(device).type in ("cpu", "cuda") else {}
-    opt_g = torch.optim.Adam(gen_params, lr=config.lr, betas=config.betas, **fused)
-    opt_c = (
-        torch.optim.Adam(
-            critic.parameters(), lr=config.lr_critic, betas=config.critic_betas, **fused
-        )
-        if critic is not None
-        else None
-    )
-    step, rows, train_seconds, train_cpu_seconds = 0, [], 0.0, 0.0
-    if paths.checkpoint.is_file():
-        ckpt = torch.load(paths.checkpoint, map_location=device, weights_only=True)
-        codec.load_state_dict(ckpt["codec"])
-        if critic is not None:
-            critic.load_state_dict(ckpt["critic"])
-        # Final checkpoints (step == steps) carry no optimizer state: nothing left to train.
-        if "opt_g" in ckpt:
-            opt_g.load_state_dict(ckpt["opt_g"])
-            if opt_c is not None:
-                opt_c.load_state_dict(ckpt["opt_c"])
-        elif int(ckpt["step"]) != config.steps:
-            raise RuntimeError(f"{paths.checkpoint}: no optimizer state before the last step")
-        step, rows = int(ckpt["step"]), [r for r in ckpt["rows"] if r["split"] != "test"]
-        train_seconds = float(ckpt.get("train_seconds", 0.0))
-        train_cpu_seconds = float(ckpt.get("train_cpu_seconds", 0.0))
-
-    def save_checkpoint() -> None:
-        state: dict[str, Any] = {
-            "step": step,
-            "rows": rows,
-            "train_seconds": train_seconds,
-            "train_cpu_seconds": train_cpu_seconds,
-            "codec": codec.state_dict(),
-            "opt_g": opt_g.state_dict(),
-        }
-        if critic is not None and opt_c is not None:
-            state["critic"] = critic.state_dict()
-            state["opt_c"] = opt_c.state_dict()
-        atomic_torch_save(paths.checkpoint, state)
-        write_metrics_csv(paths.metrics, rows)
-
-    order = _BatchOrder(len(task.splits.x_train), config.batch_size, config.seed)
-    x_val = task.splits.x_val[: config.eval_size]
-    s_val = task.splits.s_val[: config.eval_size]
-    bar = None
-    if progress:
-        from tqdm.auto import tqdm
-
-        lam = f"d={config.latent_dim} L={config.levels} λ=({config.lambda_d:g},"
-        lam += f"{config.lambda_p:g},{config.lambda_c:g})"
-        bar = tqdm(
-            total=config.steps, initial=step, desc=lam, position=position, leave=False,
-            dynamic_ncols=True, mininterval=0.5,
-        )  # fmt: skip
-    codec.train()
-    steps_this_call = 0
-    t_start, c_start = time.perf_counter(), time.process_time()
-    try:
-        while step < config.steps:
-            if max_steps_this_call is not None and steps_this_call >= max_steps_this_call:
-                return RunResult(paths.root, config, False, step, rows)
-            factor = _lr_factor(config, step)
-            for group in opt_g.param_groups:
-                group["lr"] = config.lr * factor
-            if critic is not None and opt_c is not None:
-                for group in opt_c.param_groups:
-                    group["lr"] = config.lr_critic * factor
-                for k in range(config.n_critic):
-                    gc = _generator(config.seed, _STREAM_CRITIC, step * config.n_critic + k)
-                    _critic_step(codec, critic, opt_c, task, config, gc)
-            g = _generator(config.seed, _STREAM_STEP, step)
-            terms = _generator_step(codec, critic, opt_g, task, config, order.indices(step), g)
-            if not math.isfinite(terms["loss"]):
-                raise FloatingPointError(f"loss became {terms['loss']} at step {step}")
-            step += 1
-            steps_this_call += 1
-            if bar is not None:
-                bar.update(1)
-                if step % 50 == 0:
-                    bar.set_postfix({k: f"{v:.3g}" for k, v in terms.items()}, refresh=False)
-            if step % config.eval_every == 0 or step == config.steps:
-                train_seconds += time.perf_counter() - t_start
-                train_cpu_seconds += time.process_time() - c_start
-                rows.append(
-                    evaluate(
-                        codec, critic, task, x_val, s_val, config=config, step=step, split="val"
-                    )
-                )
-                save_checkpoint()
-                t_start, c_start = time.perf_counter(), time.process_time()
-    finally:
-        if bar is not None:
-            bar.close()
-
-    t_eval, c_eval = time.perf_counter(), time.process_time()
-    final = evaluate(
-        codec, critic, task, task.splits.x_test, task.splits.s_test,
-        config=config, step=step, split="test", final=True,
+    context = RunContext(
+        Path(runs_root).resolve(), preset,
+        data_dir=str(data_dir) if data_dir is not None else None,
+        cache_dir=str(cache_dir) if cache_dir is not None else None,
+        device=device, progress=progress, position=position,
     )  # fmt: skip
-    eval_seconds = time.perf_counter() - t_eval
-    eval_cpu_seconds = time.process_time() - c_eval
-    rows = [r for r in rows if r["split"] != "test"] + [final]
-    write_metrics_csv(paths.metrics, rows)
-    final_state: dict[str, Any] = {
-        "step": step,
-        "rows": rows,
-        "train_seconds": train_seconds,
-        "train_cpu_seconds": train_cpu_seconds,
-        "codec": codec.state_dict(),
-    }
-    if critic is not None:
-        final_state["critic"] = critic.state_dict()
-    atomic_torch_save(paths.checkpoint, final_state)
-    summary = {
-        "status": "finished",
-        "hash": config_hash(config),
-        "preset": preset,
-        "base_encoder_hash": base_hash,
-        "steps": step,
-        "train_seconds": train_seconds,
-        "final_eval_seconds": eval_seconds,
-        # CPU time of this process (all its threads): with one thread, the time the run
-        # would take on an idle core; wall times above include waiting for a busy machine.
-        "train_cpu_seconds": train_cpu_seconds,
-        "final_eval_cpu_seconds": eval_cpu_seconds,
-        "torch_threads": torch.get_num_threads(),
-        "device": device,
-        "final": final,
-        **task.info(),
-    }
-    atomic_write_json(paths.summary, summary)
-    return RunResult(paths.root, config, True, step, rows, summary)
+    if task is not None:
+        context.resources["image-task:" + task_key(config)] = task
+    return run_experiment(config, runs_root, preset, context=context,
+                          max_steps_this_call=max_steps_this_call)  # fmt: skip

@@ -27,17 +27,22 @@ References
 
 from __future__ import annotations
 
-import dataclasses
-import hashlib
-import json
 import math
-import types
-import typing
-from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..core.schema import (
+    ConfigBase,
+    check_betas,
+    check_choice,
+    check_float,
+    check_int,
+)
+
 __all__ = [
+    "KIND",
+    "SCHEMA_VERSION",
+    "METRIC_COLUMNS",
     "DATASETS",
     "SIZES",
     "MODES",
@@ -45,13 +50,43 @@ __all__ = [
     "CLASSIFIER_ARCHS",
     "ClassifierConfig",
     "RunConfig",
-    "config_hash",
-    "config_to_json",
-    "config_from_json",
-    "apply_overrides",
-    "parse_override",
     "default_classifiers",
+    "migrate",
+    "legacy_dict",
 ]
+
+#: ``kind`` of these runs in config.json and run identities.
+KIND = "image"
+#: 1: rdpc 0.1.0 (flat config hash); 2: canonical identity.
+SCHEMA_VERSION = 2
+
+#: Columns of an image run's ``metrics.csv`` (units in the names; empty = not computed):
+#: ``step`` generator steps done; ``split`` ``val`` (periodic, ``eval_size`` validation
+#: images) or ``test`` (final); ``n_images`` evaluated; ``rate_bits`` nominal rate
+#: d log2 L per image; ``coded_bits`` real bitstream size per image (constriction ANS,
+#: categorical model per latent coordinate fit on the *training* symbols; final row only);
+#: ``entropy_bits`` sum over coordinates of the empirical symbol entropy per image;
+#: ``joint_entropy_bits`` plug-in entropy of the whole symbol tuple per image; ``mse`` mean
+#: squared error per pixel (pixels in [0, 1]); ``w1`` exact empirical W1 (POT ``emd2``,
+#: Euclidean pixel cost) between ``w1_samples`` test images and their reconstructions (final
+#: only); ``w1_critic`` the critic's estimate ``mean f(x) - mean f(x_hat)`` (only if
+#: ``lambda_p > 0``); ``ce_bits`` cross-entropy of the training classifier on x_hat, bits;
+#: ``acc`` / ``acc_heldout`` accuracy of the training / independent held-out classifier.
+METRIC_COLUMNS: tuple[str, ...] = (
+    "step",
+    "split",
+    "n_images",
+    "rate_bits",
+    "coded_bits",
+    "entropy_bits",
+    "joint_entropy_bits",
+    "mse",
+    "w1",
+    "w1_critic",
+    "ce_bits",
+    "acc",
+    "acc_heldout",
+)
 
 DATASETS: tuple[str, ...] = ("mnist", "svhn")
 SIZES: tuple[str, ...] = ("reference", "cpu", "tiny")
@@ -64,47 +99,8 @@ CLASSIFIER_ARCHS: dict[str, tuple[str, ...]] = {
 }
 
 
-def _check_int(name: str, value: object, low: int, high: float = math.inf) -> None:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise ValueError(f"`{name}` must be an integer; got {value!r}.")
-    if value < low or value > high:
-        rng = f">= {low}" if high == math.inf else f"in [{low}, {high:g}]"
-        raise ValueError(f"`{name}` must be {rng}; got {value}.")
-
-
-def _check_float(
-    name: str, value: object, low: float, high: float = math.inf, *, low_open: bool = False
-) -> None:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise ValueError(f"`{name}` must be a real number; got {value!r}.")
-    v = float(value)
-    if math.isnan(v) or math.isinf(v):
-        raise ValueError(f"`{name}` must be finite; got {v:g}.")
-    bad = (v <= low if low_open else v < low) or v > high
-    if bad:
-        if high == math.inf:
-            rng = f"{'>' if low_open else '>='} {low:g}"
-        else:
-            rng = f"in {'(' if low_open else '['}{low:g}, {high:g}]"
-        raise ValueError(f"`{name}` must be {rng}; got {v:g}.")
-
-
-def _check_choice(name: str, value: object, choices: Sequence[str]) -> None:
-    if value not in choices:
-        raise ValueError(f"`{name}` must be one of {', '.join(map(repr, choices))}; got {value!r}.")
-
-
-def _check_betas(name: str, value: object) -> None:
-    if not (isinstance(value, tuple) and len(value) == 2):
-        raise ValueError(f"`{name}` must be a pair (beta1, beta2); got {value!r}.")
-    for i, b in enumerate(value):
-        _check_float(f"{name}[{i}]", b, 0.0, 1.0)
-        if b >= 1.0:
-            raise ValueError(f"`{name}[{i}]` must be in [0, 1); got {b:g}.")
-
-
 @dataclass(frozen=True)
-class ClassifierConfig:
+class ClassifierConfig(ConfigBase):
     """A frozen classifier that rdpc trains itself (cached by this config and the data split).
 
     Parameters
@@ -133,12 +129,12 @@ class ClassifierConfig:
 
     def __post_init__(self) -> None:
         archs = tuple(a for group in CLASSIFIER_ARCHS.values() for a in group)
-        _check_choice("classifier.arch", self.arch, archs)
-        _check_int("classifier.epochs", self.epochs, 1)
-        _check_int("classifier.batch_size", self.batch_size, 1)
-        _check_float("classifier.lr", self.lr, 0.0, low_open=True)
-        _check_int("classifier.seed", self.seed, 0)
-        _check_int("classifier.subset", self.subset, 0)
+        check_choice("classifier.arch", self.arch, archs)
+        check_int("classifier.epochs", self.epochs, 1)
+        check_int("classifier.batch_size", self.batch_size, 1)
+        check_float("classifier.lr", self.lr, 0.0, low_open=True)
+        check_int("classifier.seed", self.seed, 0)
+        check_int("classifier.subset", self.subset, 0)
 
     @property
     def dataset(self) -> str:
@@ -162,12 +158,12 @@ def default_classifiers(dataset: str) -> tuple[ClassifierConfig, ClassifierConfi
             ClassifierConfig(arch="svhn-cnn", epochs=10, lr=1e-3, seed=0),
             ClassifierConfig(arch="svhn-small-cnn", epochs=8, lr=1e-3, seed=1),
         )
-    _check_choice("dataset", dataset, DATASETS)
+    check_choice("dataset", dataset, DATASETS)
     raise AssertionError("unreachable")
 
 
 @dataclass(frozen=True)
-class RunConfig:
+class RunConfig(ConfigBase):
     """One neural codec run: data, model, rate, loss weights, optimisation, evaluation.
 
     Parameters
@@ -262,37 +258,37 @@ class RunConfig:
     )
 
     def __post_init__(self) -> None:
-        _check_choice("dataset", self.dataset, DATASETS)
-        _check_choice("size", self.size, SIZES)
-        _check_int("latent_dim", self.latent_dim, 1)
-        _check_int("levels", self.levels, 2)
+        check_choice("dataset", self.dataset, DATASETS)
+        check_choice("size", self.size, SIZES)
+        check_int("latent_dim", self.latent_dim, 1)
+        check_int("levels", self.levels, 2)
         for name in ("lambda_d", "lambda_p", "lambda_c"):
-            _check_float(name, getattr(self, name), 0.0)
+            check_float(name, getattr(self, name), 0.0)
         if self.lambda_d == 0 and self.lambda_p == 0 and self.lambda_c == 0:
             raise ValueError(
                 "at least one of `lambda_d`, `lambda_p`, `lambda_c` must be > 0; got all 0."
             )
-        _check_choice("mode", self.mode, MODES)
-        _check_choice("grad_mode", self.grad_mode, GRAD_MODES)
-        _check_float("soft_sigma", self.soft_sigma, 0.0, low_open=True)
-        _check_int("steps", self.steps, 1)
-        _check_int("batch_size", self.batch_size, 2)
-        _check_float("lr", self.lr, 0.0, low_open=True)
-        _check_betas("betas", self.betas)
-        _check_float("lr_critic", self.lr_critic, 0.0, low_open=True)
-        _check_betas("critic_betas", self.critic_betas)
-        _check_float("lr_decay_at", self.lr_decay_at, 0.0, 1.0)
-        _check_float("lr_decay_factor", self.lr_decay_factor, 0.0, 1.0, low_open=True)
-        _check_int("n_critic", self.n_critic, 1)
-        _check_float("gp_weight", self.gp_weight, 0.0)
-        _check_int("eval_every", self.eval_every, 1)
-        _check_int("eval_size", self.eval_size, 2)
-        _check_int("w1_samples", self.w1_samples, 2)
-        _check_int("val_size", self.val_size, 2)
-        _check_int("split_seed", self.split_seed, 0)
-        _check_int("train_subset", self.train_subset, 0)
-        _check_int("test_subset", self.test_subset, 0)
-        _check_int("seed", self.seed, 0)
+        check_choice("mode", self.mode, MODES)
+        check_choice("grad_mode", self.grad_mode, GRAD_MODES)
+        check_float("soft_sigma", self.soft_sigma, 0.0, low_open=True)
+        check_int("steps", self.steps, 1)
+        check_int("batch_size", self.batch_size, 2)
+        check_float("lr", self.lr, 0.0, low_open=True)
+        check_betas("betas", self.betas)
+        check_float("lr_critic", self.lr_critic, 0.0, low_open=True)
+        check_betas("critic_betas", self.critic_betas)
+        check_float("lr_decay_at", self.lr_decay_at, 0.0, 1.0)
+        check_float("lr_decay_factor", self.lr_decay_factor, 0.0, 1.0, low_open=True)
+        check_int("n_critic", self.n_critic, 1)
+        check_float("gp_weight", self.gp_weight, 0.0)
+        check_int("eval_every", self.eval_every, 1)
+        check_int("eval_size", self.eval_size, 2)
+        check_int("w1_samples", self.w1_samples, 2)
+        check_int("val_size", self.val_size, 2)
+        check_int("split_seed", self.split_seed, 0)
+        check_int("train_subset", self.train_subset, 0)
+        check_int("test_subset", self.test_subset, 0)
+        check_int("seed", self.seed, 0)
         if self.train_subset and self.train_subset <= self.val_size:
             raise ValueError(
                 f"`train_subset` must be 0 or > `val_size` ({self.val_size}); "
@@ -302,7 +298,7 @@ class RunConfig:
             clf = getattr(self, name)
             if not isinstance(clf, ClassifierConfig):
                 raise ValueError(f"`{name}` must be a ClassifierConfig; got {clf!r}.")
-            _check_choice(f"{name}.arch", clf.arch, CLASSIFIER_ARCHS[self.dataset])
+            check_choice(f"{name}.arch", clf.arch, CLASSIFIER_ARCHS[self.dataset])
         if self.classifier == self.heldout_classifier:
             raise ValueError("`heldout_classifier` must differ from `classifier`; got the same.")
         if self.mode == "universal":
@@ -328,129 +324,12 @@ class RunConfig:
         """Nominal rate ``d * log2(L)`` in bits per image (fixed-length code of the symbols)."""
         return self.latent_dim * math.log2(self.levels)
 
-    def replace(self, **changes: Any) -> RunConfig:
-        """A copy with `changes` applied (validated again)."""
-        return dataclasses.replace(self, **changes)
 
-    def to_dict(self) -> dict[str, Any]:
-        """Plain JSON-able dict (tuples become lists, nested configs dicts)."""
-        return _to_plain(self)  # type: ignore[no-any-return]
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> RunConfig:
-        """Inverse of :meth:`to_dict`; unknown keys raise ``ValueError`` naming them."""
-        return _from_plain(cls, data, prefix="")  # type: ignore[no-any-return]
+def migrate(data: dict[str, Any], version: int) -> dict[str, Any]:
+    """Config dict of schema `version` -> the current schema (1 -> 2: same fields)."""
+    return dict(data)
 
 
-def _to_plain(obj: Any) -> Any:
-    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
-        return {f.name: _to_plain(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
-    if isinstance(obj, tuple | list):
-        return [_to_plain(v) for v in obj]
-    return obj
-
-
-def _coerce(tp: Any, value: Any, name: str) -> Any:
-    """Convert a JSON value to the annotated field type (strict: no silent string casts)."""
-    origin = typing.get_origin(tp)
-    if origin in (typing.Union, types.UnionType):
-        args = typing.get_args(tp)
-        if value is None and type(None) in args:
-            return None
-        for arg in args:
-            if arg is type(None):
-                continue
-            return _coerce(arg, value, name)
-    if isinstance(tp, type) and dataclasses.is_dataclass(tp):
-        if isinstance(value, tp):
-            return value
-        if not isinstance(value, Mapping):
-            raise ValueError(f"`{name}` must be a mapping of {tp.__name__} fields; got {value!r}.")
-        return _from_plain(tp, value, prefix=f"{name}.")
-    if origin is tuple:
-        if not isinstance(value, list | tuple):
-            raise ValueError(f"`{name}` must be a list; got {value!r}.")
-        args = typing.get_args(tp)
-        return tuple(_coerce(a, v, name) for a, v in zip(args, value, strict=False)) + tuple(
-            value[len(args) :]
-        )
-    if tp is float and isinstance(value, int) and not isinstance(value, bool):
-        return float(value)
-    return value
-
-
-def _from_plain(cls: type, data: Mapping[str, Any], prefix: str) -> Any:
-    if not isinstance(data, Mapping):
-        raise ValueError(f"`{prefix or cls.__name__}` must be a mapping; got {data!r}.")
-    names = {f.name for f in dataclasses.fields(cls)}
-    unknown = sorted(set(data) - names)
-    if unknown:
-        raise ValueError(
-            f"unknown {cls.__name__} key(s) {', '.join(prefix + k for k in unknown)}; "
-            f"valid keys: {', '.join(sorted(names))}."
-        )
-    hints = typing.get_type_hints(cls)
-    kwargs = {k: _coerce(hints[k], v, prefix + k) for k, v in data.items()}
-    return cls(**kwargs)
-
-
-def config_to_json(config: RunConfig) -> str:
-    """Canonical JSON (sorted keys, no whitespace): the input of :func:`config_hash`."""
-    return json.dumps(config.to_dict(), sort_keys=True, separators=(",", ":"))
-
-
-def config_from_json(text: str) -> RunConfig:
-    """Inverse of :func:`config_to_json` (also accepts indented JSON)."""
-    return RunConfig.from_dict(json.loads(text))
-
-
-def config_hash(config: RunConfig, length: int = 12) -> str:
-    """Short SHA-256 of the canonical JSON: the run directory name.
-
-    >>> config_hash(RunConfig()) == config_hash(RunConfig.from_dict(RunConfig().to_dict()))
-    True
-    """
-    return hashlib.sha256(config_to_json(config).encode()).hexdigest()[:length]
-
-
-def parse_override(text: str) -> tuple[str, Any]:
-    """``"key=value"`` -> ``(key, value)``; the value is JSON if it parses, else a string.
-
-    >>> parse_override("lambda_c=0.01")
-    ('lambda_c', 0.01)
-    >>> parse_override("grad_mode=straight-through")
-    ('grad_mode', 'straight-through')
-    """
-    key, sep, raw = text.partition("=")
-    if not sep or not key.strip():
-        raise ValueError(f"`--set` must look like key=value; got {text!r}.")
-    try:
-        value = json.loads(raw)
-    except json.JSONDecodeError:
-        value = raw
-    return key.strip(), value
-
-
-def apply_overrides(config: RunConfig, overrides: Iterable[str | tuple[str, Any]]) -> RunConfig:
-    """Apply ``key=value`` overrides (dotted keys reach nested configs, e.g. ``classifier.epochs``).
-
-    Unknown keys and invalid values raise ``ValueError`` before anything runs.
-
-    >>> apply_overrides(RunConfig(), ["levels=3", "classifier.epochs=2"]).classifier.epochs
-    2
-    """
-    data = config.to_dict()
-    for item in overrides:
-        key, value = parse_override(item) if isinstance(item, str) else item
-        parts = key.split(".")
-        target = data
-        for i, part in enumerate(parts[:-1]):
-            if not isinstance(target.get(part), dict):
-                raise ValueError(f"unknown config key {'.'.join(parts[: i + 1])!r} in {key!r}.")
-            target = target[part]
-        if parts[-1] not in target:
-            raise ValueError(
-                f"unknown config key {key!r}; valid keys: {', '.join(sorted(target))}."
-            )
-        target[parts[-1]] = value
-    return RunConfig.from_dict(data)
+def legacy_dict(config: RunConfig) -> dict[str, Any]:
+    """The flat dict whose hash named this config's directory in rdpc 0.1.0."""
+    return config.to_dict()

@@ -31,7 +31,7 @@ import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from .image_config import RunConfig, default_classifiers
+from .image_config import KIND, RunConfig, default_classifiers
 
 __all__ = [
     "Preset",
@@ -139,6 +139,7 @@ class Preset:
     grid: dict[str, tuple[float, ...]]
     universal: bool = False
     base_lambdas: tuple[float, float, float] = (1.0, 0.0, 0.0)
+    kind: str = KIND
 
     def configs(self) -> list[RunConfig]:
         """Every run of the grid, rates outermost, in a fixed order."""

@@ -9,11 +9,14 @@ import os
 from collections.abc import Sequence
 from typing import Any
 
-from ..core.rundir import iter_runs, read_metrics_csv
-from .image_config import RunConfig, config_hash
+from ..core.registry import config_hash
+from ..core.runs import iter_runs
+from ..core.runs import runs_table as _all_runs_table
+from .image_config import KIND, RunConfig
 
-__all__ = ["RUN_COLUMNS", "runs_table", "universal_penalty_table", "rdc_trends"]
+__all__ = ["RUN_COLUMNS", "listing_row", "runs_table", "universal_penalty_table", "rdc_trends"]
 
+#: Columns of ``rdpc runs`` for image runs.
 RUN_COLUMNS: tuple[str, ...] = (
     "preset",
     "hash",
@@ -39,40 +42,25 @@ RUN_COLUMNS: tuple[str, ...] = (
 )
 
 
+def listing_row(config: RunConfig) -> dict[str, Any]:
+    """The config columns of an image run's listing row."""
+    return {
+        "mode": config.mode,
+        "latent_dim": config.latent_dim,
+        "levels": config.levels,
+        "lambda_d": config.lambda_d,
+        "lambda_p": config.lambda_p,
+        "lambda_c": config.lambda_c,
+        "rate_bits": config.rate_bits,
+    }
+
+
 def runs_table(
     runs_root: str | os.PathLike[str], preset: str | None = None
 ) -> list[dict[str, Any]]:
-    """One row per run: config columns and final test metrics (last validation row if the
-    run is unfinished; its ``status`` then says ``partial``)."""
-    rows = []
-    for rec in iter_runs(runs_root, preset):
-        c = rec.config
-        row: dict[str, Any] = {
-            "preset": rec.preset,
-            "hash": rec.hash,
-            "mode": c.mode,
-            "latent_dim": c.latent_dim,
-            "levels": c.levels,
-            "lambda_d": c.lambda_d,
-            "lambda_p": c.lambda_p,
-            "lambda_c": c.lambda_c,
-        }
-        metrics_path = rec.path / "metrics.csv"
-        last = read_metrics_csv(metrics_path)[-1] if metrics_path.is_file() else {}
-        if rec.finished and rec.summary is not None:
-            row["status"] = "finished"
-            row["train_seconds"] = rec.summary.get("train_seconds")
-            row["train_cpu_seconds"] = rec.summary.get("train_cpu_seconds")
-            last = rec.summary.get("final", last)
-        else:
-            row["status"] = "partial" if last else "new"
-        for k in ("step", "rate_bits", "coded_bits", "entropy_bits", "mse", "w1", "w1_critic",
-                  "ce_bits", "acc", "acc_heldout"):  # fmt: skip
-            row[k] = last.get(k)
-        if row["rate_bits"] is None:
-            row["rate_bits"] = c.rate_bits
-        rows.append(row)
-    return rows
+    """One row per image run: config columns and final test metrics (last validation row if
+    the run is unfinished; its ``status`` then says ``partial``)."""
+    return _all_runs_table(runs_root, preset, KIND)
 
 
 def _e2e_twin(config: RunConfig) -> RunConfig:
@@ -86,7 +74,9 @@ def universal_penalty_table(runs_root: str | os.PathLike[str]) -> list[dict[str,
     ``encoder`` names the frozen encoder by the lambdas it was trained with,
     ``"(lambda_d, lambda_p, lambda_c)"``; rows are sorted by encoder, rate and lambdas."""
     finished = {
-        rec.hash: rec for rec in iter_runs(runs_root) if rec.finished and rec.summary is not None
+        config_hash(rec.config): rec
+        for rec in iter_runs(runs_root, kind=KIND)
+        if rec.finished and rec.summary is not None
     }
     out = []
     for rec in finished.values():

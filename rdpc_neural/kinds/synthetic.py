@@ -66,13 +66,9 @@ References
 
 from __future__ import annotations
 
-import json
 import math
 import os
-import time
-from collections.abc import Sequence
-from dataclasses import dataclass, field
-from pathlib import Path
+from collections.abc import Mapping
 from typing import Any, cast
 
 import numpy as np
@@ -81,22 +77,10 @@ from numpy.typing import NDArray
 from scipy import stats
 from torch import nn
 
-from ..core.rundir import (
-    RunPaths,
-    atomic_torch_save,
-    atomic_write_json,
-    file_lock,
-    write_run_config,
-)
+from ..core.lifecycle import RunContext, RunResult, run_experiment
+from ..core.seeding import numpy_rng
 from ..quantize import UniformQuantizer
-from .synthetic_config import (
-    RUN_KIND,
-    SyntheticConfig,
-    apply_synthetic_overrides,
-    get_synthetic_preset,
-    synthetic_config_hash,
-)
-from .synthetic_results import read_synthetic_metrics, write_synthetic_metrics
+from .synthetic_config import SyntheticConfig
 
 __all__ = [
     "PiecewiseLinearDensity",
@@ -106,11 +90,9 @@ __all__ = [
     "symbol_probabilities",
     "code_with_constriction",
     "evaluate_synthetic",
-    "SyntheticRunResult",
-    "synthetic_run_paths",
+    "SyntheticExperiment",
+    "build",
     "train_synthetic_run",
-    "plan_synthetic_sweep",
-    "run_synthetic_sweep",
 ]
 
 _LN2 = math.log(2.0)
@@ -124,10 +106,6 @@ _TAG_TRAIN, _TAG_TEST = 0x5EED, 0x7E57
 _STREAM_INIT, _STREAM_STEP, _STREAM_FIT = 0, 1, 2
 _SPLIT_VAL, _SPLIT_TEST, _SPLIT_VAL_DITHER, _SPLIT_TEST_DITHER = 0, 1, 2, 3
 _EVAL_BATCH = 16384
-
-
-def _rng(*entropy: int) -> np.random.Generator:
-    return np.random.default_rng(list(entropy))
 
 
 # ------------------------------------------------------------------------------ models
@@ -242,8 +220,8 @@ class SyntheticCodec(nn.Module):
     def __init__(self, config: SyntheticConfig) -> None:
         super().__init__()
         n, d = config.block_length, config.latent_dim
-        self.binary = config.source == "binary"
-        self.scale = 1.0 if self.binary else math.sqrt(config.var_x)
+        self.binary = config.binary
+        self.scale = 1.0 if self.binary else math.sqrt(config.source.params["var_x"])
         self.encoder = _SkipMLP(n, d, config.hidden, config.depth, config.skip)
         self.quantizer = UniformQuantizer(config.levels, config.grad_mode)
         self.density = PiecewiseLinearDensity(d, config.density_bins, config.density_hidden)
@@ -275,7 +253,7 @@ def build_synthetic_codec(config: SyntheticConfig) -> SyntheticCodec:
     """The codec of `config`, initialised from ``(seed, init stream)`` without touching the
     global torch RNG."""
     with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(int(_rng(_TAG_TRAIN, config.seed, _STREAM_INIT).integers(2**62)))
+        torch.manual_seed(int(numpy_rng(_TAG_TRAIN, config.seed, _STREAM_INIT).integers(2**62)))
         return SyntheticCodec(config)
 
 
@@ -291,7 +269,7 @@ def _loss_terms(config: SyntheticConfig, x: torch.Tensor, s: torch.Tensor,
     """Per-symbol batch terms of the loss (see :mod:`rdpc_neural.kinds.synthetic_config`)."""
     out = fwd["out"]
     rate = fwd["code_bits"].mean() / config.block_length
-    if config.source == "binary":
+    if config.binary:
         pi = out
         dist = (pi * (1 - x) + (1 - pi) * x).mean()
         bce_weight = max(1.0 - rate_weight, config.bce_weight)
@@ -318,7 +296,7 @@ def _loss_terms(config: SyntheticConfig, x: torch.Tensor, s: torch.Tensor,
         clf = (0.5 * torch.log2(2 * math.pi * math.e * resid.clamp_min(1e-12))).mean()
     loss = rate_weight * rate + config.lambda_d * dist + config.lambda_p * perc
     loss = loss + config.lambda_c * clf
-    if config.source == "binary" and config.lambda_d == 0 and rate_weight < 1.0:
+    if config.binary and config.lambda_d == 0 and rate_weight < 1.0:
         # RPC runs have no distortion term, and the plug-in H(S|Xhat) has zero gradient at
         # a decoder that ignores the latents (a stationary point: every binary RPC run
         # collapsed there). During the warm-up the decoder first learns to reconstruct X.
@@ -348,8 +326,8 @@ def _held_out(config: SyntheticConfig, source: Any, split: str) -> tuple[torch.T
     data_id, dither_id = (
         (_SPLIT_VAL, _SPLIT_VAL_DITHER) if split == "val" else (_SPLIT_TEST, _SPLIT_TEST_DITHER)
     )
-    x, s = _sample(config, source, blocks, _rng(_TAG_TEST, config.test_seed, data_id))
-    u = _dither(config, blocks, _rng(_TAG_TEST, config.test_seed, dither_id))
+    x, s = _sample(config, source, blocks, numpy_rng(_TAG_TEST, config.test_seed, data_id))
+    u = _dither(config, blocks, numpy_rng(_TAG_TEST, config.test_seed, dither_id))
     return x, s, u
 
 
@@ -476,7 +454,7 @@ def _code_lengths(codec: SyntheticCodec, symbols: NDArray[np.int64], u: torch.Te
 
 def _per_letter_bound(config: SyntheticConfig, source: Any, family: str, d: NDArray[Any],
                       p: NDArray[Any], c: NDArray[Any]) -> NDArray[np.float64]:  # fmt: skip
-    kw = {} if config.source == "binary" else {"perception": "w2"}
+    kw = {} if config.binary else {"perception": "w2"}
     if family == "rdc":
         return np.asarray(source.rdc(d, c), dtype=np.float64)
     if family == "rpc":
@@ -512,20 +490,20 @@ def evaluate_synthetic(
     rate_se = float(lengths.std(ddof=1)) / math.sqrt(len(lengths)) / n
 
     # The label predictor is fit on training samples (the training stream), never held-out.
-    fit_rng = _rng(_TAG_TRAIN, config.seed, _STREAM_FIT)
+    fit_rng = numpy_rng(_TAG_TRAIN, config.seed, _STREAM_FIT)
     x_fit, s_fit = _sample(config, source, config.fit_blocks, fit_rng)
     u_fit = _dither(config, config.fit_blocks, fit_rng)
     out_fit = _forward_all(codec, x_fit, u_fit)["out"]
     sf = s_fit.double().numpy()
 
-    binary = config.source == "binary"
+    binary = config.binary
     # Upper ends of the 3n per-letter constraints (one-sided, Bonferroni) for the bound.
     z_bonf = float(stats.norm.ppf(1 - _ALPHA / (3 * n)))
     if binary:
         d_samples = out * (1 - xn) + (1 - out) * xn
         d_mean, d_se = _mean_ci(d_samples)
         q_mean, q_se = _mean_ci(out)
-        p_mean = np.abs(q_mean - config.p)
+        p_mean = np.abs(q_mean - config.source.params["p"])
         p_se, p_hi = q_se, p_mean + z_bonf * q_se
         p_ci = _Z95 * q_se
         # Soft 2x2 table of (S_i, Xhat_i) on the fit set, add-1/2 smoothing.
@@ -542,7 +520,7 @@ def evaluate_synthetic(
     else:
         d_samples = (out - xn) ** 2
         d_mean, d_se = _mean_ci(d_samples)
-        chunks = np.stack([w2sq_to_gaussian(c, config.var_x)
+        chunks = np.stack([w2sq_to_gaussian(c, config.source.params["var_x"])
                            for c in np.array_split(out, _W2_CHUNKS, axis=0)])  # fmt: skip
         p_mean, p_se = _mean_ci(chunks)
         dof = _W2_CHUNKS - 1
@@ -606,52 +584,77 @@ def evaluate_synthetic(
     return row, per_letter
 
 
-# --------------------------------------------------------------------------- run files
-def _json_safe(row: dict[str, Any]) -> dict[str, Any]:
-    return {k: (None if isinstance(v, float) and not math.isfinite(v) else v)
-            for k, v in row.items()}  # fmt: skip
+# --------------------------------------------------------------------------- experiment
+class SyntheticExperiment:
+    """One synthetic-source codec run (the ``synthetic`` kind's
+    :class:`~rdpc_neural.core.registry.Experiment`). Every step draws fresh blocks from the
+    source with a generator seeded by ``(seed, step)``."""
 
-
-@dataclass(frozen=True)
-class SyntheticRunResult:
-    """Outcome of :func:`train_synthetic_run`."""
-
-    path: Path
-    config: SyntheticConfig
-    finished: bool
-    step: int
-    rows: list[dict[str, Any]] = field(default_factory=list)
-    summary: dict[str, Any] | None = None
+    def __init__(self, config: SyntheticConfig, context: RunContext) -> None:
+        self.config = config
+        self.source = config.theory_source()
+        self.codec = build_synthetic_codec(config)
+        nets = [p for name, p in self.codec.named_parameters() if not name.startswith("density.")]
+        self.opt = torch.optim.Adam([{"params": nets, "lr": config.lr},
+                                     {"params": list(self.codec.density.parameters()),
+                                      "lr": config.density_lr}])  # fmt: skip
+        self.base_lrs = [config.lr, config.density_lr]
+        self.decay_at = round(config.lr_decay_at * config.steps)
+        self.warmup = round(config.rate_warmup * config.steps)
+        self.codec.train()
 
     @property
-    def final(self) -> dict[str, Any] | None:
-        """The final (test) row, if finished."""
-        return self.rows[-1] if self.finished and self.rows else None
+    def steps(self) -> int:
+        return self.config.steps
+
+    def is_eval_step(self, step: int) -> bool:
+        return step % self.config.eval_every == 0 and step < self.config.steps
+
+    def train_step(self, step: int) -> dict[str, float]:
+        config = self.config
+        factor = config.lr_decay_factor if step >= self.decay_at else 1.0
+        for group, lr in zip(self.opt.param_groups, self.base_lrs, strict=True):
+            group["lr"] = lr * factor
+        rng = numpy_rng(_TAG_TRAIN, config.seed, _STREAM_STEP, step)
+        x, s = _sample(config, self.source, config.batch_size, rng)
+        u = _dither(config, config.batch_size, rng)
+        rate_weight = min(1.0, (step + 1) / self.warmup) if self.warmup > 0 else 1.0
+        terms = _loss_terms(config, x, s, self.codec(x, u), rate_weight)
+        self.opt.zero_grad(set_to_none=True)
+        terms["loss"].backward()  # type: ignore[no-untyped-call]
+        self.opt.step()
+        return {k: float(v.item()) for k, v in terms.items()}
+
+    def evaluate(self, step: int, *, final: bool) -> tuple[dict[str, Any], dict[str, Any]]:
+        if not final:
+            return evaluate_synthetic(self.codec, self.config, split="val", step=step)[0], {}
+        row, per_letter = evaluate_synthetic(self.codec, self.config, split="test", step=step,
+                                             code=True)  # fmt: skip
+        c = self.config
+        facts = {"family": c.family, "source": c.source.name, "block_length": c.block_length,
+                 "per_letter": per_letter}  # fmt: skip
+        return row, facts
+
+    def state_dict(self, *, final: bool) -> dict[str, Any]:
+        state: dict[str, Any] = {"codec": self.codec.state_dict()}
+        if not final:
+            state["opt"] = self.opt.state_dict()
+        return state
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        self.codec.load_state_dict(state["codec"])
+        if "opt" in state:
+            self.opt.load_state_dict(state["opt"])
+
+    def describe(self) -> str:
+        c = self.config
+        return (f"{c.source.name[0]} n={c.block_length} λ=({c.lambda_d:g},{c.lambda_p:g},"
+                f"{c.lambda_c:g})")  # fmt: skip
 
 
-def synthetic_run_paths(runs_root: str | os.PathLike[str], preset: str,
-                        config: SyntheticConfig) -> RunPaths:  # fmt: skip
-    """``<runs_root>/<preset>/<synthetic_config_hash(config)>``."""
-    if not preset or "/" in preset or preset.startswith("."):
-        raise ValueError(f"`preset` must be a plain folder name; got {preset!r}.")
-    return RunPaths(Path(runs_root) / preset / synthetic_config_hash(config))
-
-
-def _write_config(paths: RunPaths, config: SyntheticConfig, preset: str) -> None:
-    write_run_config(paths.config, {
-        "kind": RUN_KIND,
-        "config": config.to_dict(),
-        "hash": synthetic_config_hash(config),
-        "preset": preset,
-        "family": config.family,
-        "nominal_bits": config.nominal_bits,
-    })  # fmt: skip
-
-
-def _finished(paths: RunPaths, config: SyntheticConfig) -> SyntheticRunResult:
-    summary = json.loads(paths.summary.read_text())
-    rows = read_synthetic_metrics(paths.metrics)
-    return SyntheticRunResult(paths.root, config, True, config.steps, rows, summary)
+def build(config: SyntheticConfig, context: RunContext) -> SyntheticExperiment:
+    """The ``synthetic`` kind's builder (registered in :mod:`rdpc_neural.kinds`)."""
+    return SyntheticExperiment(config, context)
 
 
 def train_synthetic_run(
@@ -662,229 +665,11 @@ def train_synthetic_run(
     max_steps_this_call: int | None = None,
     progress: bool = False,
     position: int = 0,
-) -> SyntheticRunResult:
-    """Train (or resume, or just read) the run of `config` in ``<runs_root>/<preset>/<hash>``.
+) -> RunResult:
+    """Train (or resume, or just read) the run of `config` in ``<runs_root>/<preset>/<hash>``
+    (:func:`~rdpc_neural.core.lifecycle.run_experiment`)."""
+    from pathlib import Path
 
-    Every step draws fresh blocks from the source with a generator seeded by
-    ``(seed, step)``, so a run resumed from its last checkpoint reproduces the uninterrupted
-    run exactly. ``max_steps_this_call`` stops early as an interruption would (for tests).
-    """
-    paths = synthetic_run_paths(runs_root, preset, config)
-    if paths.is_finished():
-        return _finished(paths, config)
-    paths.root.mkdir(parents=True, exist_ok=True)
-    with file_lock(paths.root / ".lock"):
-        if paths.is_finished():
-            return _finished(paths, config)
-        _write_config(paths, config, preset)
-        return _train_locked(config, paths, preset, max_steps_this_call, progress, position)
-
-
-def _train_locked(config: SyntheticConfig, paths: RunPaths, preset: str,
-                  max_steps_this_call: int | None, progress: bool,
-                  position: int) -> SyntheticRunResult:  # fmt: skip
-    source = config.theory_source()
-    codec = build_synthetic_codec(config)
-    nets = [p for name, p in codec.named_parameters() if not name.startswith("density.")]
-    opt = torch.optim.Adam([{"params": nets, "lr": config.lr},
-                            {"params": list(codec.density.parameters()),
-                             "lr": config.density_lr}])  # fmt: skip
-    base_lrs = [config.lr, config.density_lr]
-    step, rows, train_seconds = 0, [], 0.0
-    if paths.checkpoint.is_file():
-        ckpt = torch.load(paths.checkpoint, map_location="cpu", weights_only=True)
-        codec.load_state_dict(ckpt["codec"])
-        opt.load_state_dict(ckpt["opt"])
-        step, rows = int(ckpt["step"]), [r for r in ckpt["rows"] if r["split"] != "test"]
-        train_seconds = float(ckpt["train_seconds"])
-
-    def save_checkpoint() -> None:
-        atomic_torch_save(paths.checkpoint, {
-            "step": step, "rows": rows, "train_seconds": train_seconds,
-            "codec": codec.state_dict(), "opt": opt.state_dict(),
-        })  # fmt: skip
-        write_synthetic_metrics(paths.metrics, rows)
-
-    bar = None
-    if progress:
-        from tqdm.auto import tqdm
-
-        desc = (f"{config.source[0]} n={config.block_length} λ=({config.lambda_d:g},"
-                f"{config.lambda_p:g},{config.lambda_c:g})")  # fmt: skip
-        bar = tqdm(total=config.steps, initial=step, desc=desc, position=position, leave=False,
-                   dynamic_ncols=True, mininterval=0.5)  # fmt: skip
-    decay_at = round(config.lr_decay_at * config.steps)
-    warmup = round(config.rate_warmup * config.steps)
-    codec.train()
-    done_this_call = 0
-    t0 = time.perf_counter()
-    try:
-        while step < config.steps:
-            if max_steps_this_call is not None and done_this_call >= max_steps_this_call:
-                return SyntheticRunResult(paths.root, config, False, step, rows)
-            factor = config.lr_decay_factor if step >= decay_at else 1.0
-            for group, lr in zip(opt.param_groups, base_lrs, strict=True):
-                group["lr"] = lr * factor
-            rng = _rng(_TAG_TRAIN, config.seed, _STREAM_STEP, step)
-            x, s = _sample(config, source, config.batch_size, rng)
-            u = _dither(config, config.batch_size, rng)
-            rate_weight = min(1.0, (step + 1) / warmup) if warmup > 0 else 1.0
-            terms = _loss_terms(config, x, s, codec(x, u), rate_weight)
-            opt.zero_grad(set_to_none=True)
-            terms["loss"].backward()  # type: ignore[no-untyped-call]
-            opt.step()
-            if not math.isfinite(terms["loss"].item()):
-                raise FloatingPointError(f"loss became {terms['loss'].item()} at step {step}")
-            step += 1
-            done_this_call += 1
-            if bar is not None:
-                bar.update(1)
-                if step % 100 == 0:
-                    bar.set_postfix({k: f"{v.item():.3g}" for k, v in terms.items()},
-                                    refresh=False)  # fmt: skip
-            if step % config.eval_every == 0 and step < config.steps:
-                train_seconds += time.perf_counter() - t0
-                rows.append(evaluate_synthetic(codec, config, split="val", step=step)[0])
-                save_checkpoint()
-                t0 = time.perf_counter()
-    finally:
-        if bar is not None:
-            bar.close()
-    train_seconds += time.perf_counter() - t0
-    t_eval = time.perf_counter()
-    final, per_letter = evaluate_synthetic(codec, config, split="test", step=step, code=True)
-    eval_seconds = time.perf_counter() - t_eval
-    rows = [r for r in rows if r["split"] != "test"] + [final]
-    write_synthetic_metrics(paths.metrics, rows)
-    atomic_torch_save(
-        paths.checkpoint,
-        {
-            "step": step,
-            "rows": rows,
-            "train_seconds": train_seconds,
-            "codec": codec.state_dict(),
-            "opt": opt.state_dict(),
-        },
-    )
-    summary = {
-        "status": "finished",
-        "kind": RUN_KIND,
-        "hash": synthetic_config_hash(config),
-        "preset": preset,
-        "family": config.family,
-        "source": config.source,
-        "block_length": config.block_length,
-        "steps": step,
-        "train_seconds": train_seconds,
-        "final_eval_seconds": eval_seconds,
-        "torch_threads": torch.get_num_threads(),
-        "final": _json_safe(final),
-        "per_letter": {k: ([None if not math.isfinite(v) else v for v in val]
-                           if isinstance(val, list) else val)
-                       for k, val in per_letter.items()},
-    }  # fmt: skip
-    atomic_write_json(paths.summary, summary)
-    rows = read_synthetic_metrics(paths.metrics)  # the rows as any reader sees them
-    return SyntheticRunResult(paths.root, config, True, step, rows, summary)
-
-
-# ------------------------------------------------------------------------------ sweeps
-def plan_synthetic_sweep(preset: str, runs_root: str | os.PathLike[str],
-                         overrides: Sequence[str] = ()
-                         ) -> tuple[list[SyntheticConfig], list[SyntheticConfig]]:  # fmt: skip
-    """``(all configs, configs still to run)`` of `preset` with ``key=value`` `overrides`."""
-    configs = [apply_synthetic_overrides(c, overrides)
-               for c in get_synthetic_preset(preset).configs()]  # fmt: skip
-    if len({synthetic_config_hash(c) for c in configs}) != len(configs):
-        raise ValueError(f"preset {preset!r} with these overrides has duplicate runs.")
-    pending = [c for c in configs
-               if not synthetic_run_paths(runs_root, preset, c).is_finished()]  # fmt: skip
-    return configs, pending
-
-
-def _worker_init(threads: int) -> None:
-    torch.set_num_threads(threads)
-
-
-def _worker_run(config: SyntheticConfig, runs_root: str, preset: str) -> bool:
-    return train_synthetic_run(config, runs_root, preset).finished
-
-
-def run_synthetic_sweep(
-    preset: str,
-    runs_root: str | os.PathLike[str],
-    *,
-    overrides: Sequence[str] = (),
-    jobs: int = 1,
-    threads_per_job: int = 1,
-    progress: bool = True,
-    limit: int | None = None,
-) -> dict[str, Any]:
-    """Train the missing runs of a synthetic `preset`; return (and write to
-    ``<runs_root>/<preset>/sweep.json``) a report with counts, failures and wall time."""
-    for name, v in (("jobs", jobs), ("threads_per_job", threads_per_job)):
-        if isinstance(v, bool) or not isinstance(v, int) or v < 1:
-            raise ValueError(f"`{name}` must be an integer >= 1; got {v!r}.")
-    t0 = time.perf_counter()
-    configs, pending = plan_synthetic_sweep(preset, runs_root, overrides)
-    skipped = len(configs) - len(pending)
-    if limit is not None:
-        pending = pending[:limit]
-    root = str(Path(runs_root).resolve())
-    failed: dict[str, str] = {}
-    done = 0
-    bar = None
-    if progress:
-        from tqdm.auto import tqdm
-
-        bar = tqdm(total=len(pending), desc=f"sweep {preset}", position=0, unit="run",
-                   dynamic_ncols=True)  # fmt: skip
-    try:
-        if jobs == 1:
-            old = torch.get_num_threads()
-            torch.set_num_threads(threads_per_job)
-            try:
-                for c in pending:
-                    try:
-                        train_synthetic_run(c, root, preset, progress=progress, position=1)
-                        done += 1
-                    except Exception as exc:  # keep going; reported at the end
-                        failed[synthetic_config_hash(c)] = f"{type(exc).__name__}: {exc}"
-                    if bar is not None:
-                        bar.update(1)
-            finally:
-                torch.set_num_threads(old)
-        else:
-            import multiprocessing as mp
-            from concurrent.futures import ProcessPoolExecutor, as_completed
-
-            ctx = mp.get_context("spawn")
-            with ProcessPoolExecutor(jobs, mp_context=ctx, initializer=_worker_init,
-                                     initargs=(threads_per_job,)) as pool:  # fmt: skip
-                futures = {pool.submit(_worker_run, c, root, preset): c for c in pending}
-                for fut in as_completed(futures):
-                    err = fut.exception()
-                    if err is None:
-                        done += 1
-                    else:
-                        failed[synthetic_config_hash(futures[fut])] = f"{type(err).__name__}: {err}"
-                    if bar is not None:
-                        bar.update(1)
-    finally:
-        if bar is not None:
-            bar.close()
-    report = {
-        "preset": preset,
-        "total": len(configs),
-        "skipped": skipped,
-        "finished": done,
-        "failed": failed,
-        "wall_seconds": time.perf_counter() - t0,
-        "jobs": jobs,
-        "threads_per_job": threads_per_job,
-        "overrides": list(overrides),
-        "cpu_count": os.cpu_count(),
-        "load_average_at_end": list(os.getloadavg()) if hasattr(os, "getloadavg") else None,
-    }
-    atomic_write_json(Path(root) / preset / "sweep.json", report)
-    return report
+    context = RunContext(Path(runs_root).resolve(), preset, progress=progress, position=position)
+    return run_experiment(config, runs_root, preset, context=context,
+                          max_steps_this_call=max_steps_this_call)  # fmt: skip

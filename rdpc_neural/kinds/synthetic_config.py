@@ -28,41 +28,91 @@ at ``D = 1 / (1 + 2^lambda_d)``: a useful guide to choose grids.
 
 from __future__ import annotations
 
-import dataclasses
-import hashlib
 import itertools
-import json
 import math
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
 
-from .image_config import _check_float, _check_int, parse_override  # one validation policy
+from ..core.schema import ConfigBase, check_bool, check_float, check_int
 
 __all__ = [
+    "KIND",
+    "SCHEMA_VERSION",
     "SOURCES",
+    "SOURCE_DEFAULTS",
     "FAMILIES",
     "SYNTHETIC_GRAD_MODES",
+    "SourceSpec",
     "SyntheticConfig",
-    "synthetic_config_hash",
-    "apply_synthetic_overrides",
     "SyntheticPreset",
     "SYNTHETIC_PRESETS",
     "synthetic_preset_names",
     "get_synthetic_preset",
-    "RUN_KIND",
+    "migrate",
+    "legacy_dict",
 ]
 
+#: ``kind`` of these runs in config.json and run identities.
+KIND = "synthetic"
+#: 1: rdpc 0.1.0 (flat source fields p, eps, var_x, var_s, cov); 2: ``source: {name, params}``.
+SCHEMA_VERSION = 2
 SOURCES: tuple[str, ...] = ("binary", "gaussian")
 FAMILIES: tuple[str, ...] = ("rdc", "rpc", "rdpc")
 SYNTHETIC_GRAD_MODES: tuple[str, ...] = ("straight-through", "soft-to-hard")
-#: The ``kind`` recorded in the config.json of these run directories.
-RUN_KIND = "synthetic"
 _PAPER_COV = 0.9 * math.sqrt(0.5)  # the paper's rho = 0.9 with var_x = 1, var_s = 0.5
+#: Parameters of each source and their defaults (the Gaussian ones: the paper's theory figure).
+SOURCE_DEFAULTS: dict[str, dict[str, float]] = {
+    "binary": {"p": 0.3, "eps": 0.1},
+    "gaussian": {"var_x": 1.0, "var_s": 0.5, "cov": _PAPER_COV},
+}
 
 
 @dataclass(frozen=True)
-class SyntheticConfig:
+class SourceSpec(ConfigBase):
+    """A theoretical source: its name and parameters (missing ones take the defaults of
+    :data:`SOURCE_DEFAULTS`; the :mod:`rdpc_theory` class validates the values).
+
+    ``binary``: ``BinarySource(p, eps)``; ``gaussian``: ``GaussianSource(var_x, var_s, cov)``.
+    """
+
+    name: str = "gaussian"
+    params: dict[str, float] = field(default_factory=lambda: dict(SOURCE_DEFAULTS["gaussian"]))
+
+    def __post_init__(self) -> None:
+        if self.name not in SOURCES:
+            raise ValueError(
+                f"`source.name` must be one of {', '.join(map(repr, SOURCES))}; got {self.name!r}."
+            )
+        if not isinstance(self.params, Mapping):
+            raise ValueError(f"`source.params` must be a mapping; got {self.params!r}.")
+        defaults = SOURCE_DEFAULTS[self.name]
+        unknown = sorted(set(self.params) - set(defaults))
+        if unknown:
+            raise ValueError(
+                f"unknown `source.params` key(s) {', '.join(unknown)} for the {self.name} "
+                f"source; valid keys: {', '.join(defaults)}."
+            )
+        params = {k: self.params.get(k, v) for k, v in defaults.items()}
+        for k, v in params.items():
+            check_float(f"source.params.{k}", v, -math.inf)
+            params[k] = float(v)
+        object.__setattr__(self, "params", params)
+
+    def __hash__(self) -> int:
+        return hash((self.name, tuple(sorted(self.params.items()))))
+
+    def theory_source(self) -> Any:
+        """The :mod:`rdpc_theory` source object."""
+        from rdpc_theory import BinarySource, GaussianSource
+
+        if self.name == "binary":
+            return BinarySource(**self.params)
+        return GaussianSource(**self.params)
+
+
+@dataclass(frozen=True)
+class SyntheticConfig(ConfigBase):
     """One neural codec run on a theoretical source.
 
     Parameters
@@ -129,12 +179,7 @@ class SyntheticConfig:
         Seed of initialisation, training samples and training dither.
     """
 
-    source: str = "gaussian"
-    p: float = 0.3
-    eps: float = 0.1
-    var_x: float = 1.0
-    var_s: float = 0.5
-    cov: float = _PAPER_COV
+    source: SourceSpec = field(default_factory=SourceSpec)
     block_length: int = 4
     latent_dim: int = 4
     levels: int = 16
@@ -164,26 +209,21 @@ class SyntheticConfig:
     seed: int = 0
 
     def __post_init__(self) -> None:
-        if self.source not in SOURCES:
-            raise ValueError(
-                f"`source` must be one of {', '.join(map(repr, SOURCES))}; got {self.source!r}."
-            )
-        for name in ("p", "eps", "var_x", "var_s", "cov"):
-            _check_float(name, getattr(self, name), -math.inf)
+        if not isinstance(self.source, SourceSpec):
+            raise ValueError(f"`source` must be a SourceSpec; got {self.source!r}.")
         self.theory_source()  # the rdpc_theory classes validate their own parameters
-        _check_int("block_length", self.block_length, 1)
-        _check_int("latent_dim", self.latent_dim, 1)
-        _check_int("levels", self.levels, 2)
-        _check_int("hidden", self.hidden, 1)
-        _check_int("depth", self.depth, 0)
-        if not isinstance(self.skip, bool):
-            raise ValueError(f"`skip` must be true or false; got {self.skip!r}.")
+        check_int("block_length", self.block_length, 1)
+        check_int("latent_dim", self.latent_dim, 1)
+        check_int("levels", self.levels, 2)
+        check_int("hidden", self.hidden, 1)
+        check_int("depth", self.depth, 0)
+        check_bool("skip", self.skip)
         if self.depth == 0 and not self.skip:
             raise ValueError("`depth` must be >= 1 when `skip` is false; got 0.")
-        _check_int("density_bins", self.density_bins, 2)
-        _check_int("density_hidden", self.density_hidden, 0)
+        check_int("density_bins", self.density_bins, 2)
+        check_int("density_hidden", self.density_hidden, 0)
         for name in ("lambda_d", "lambda_p", "lambda_c"):
-            _check_float(name, getattr(self, name), 0.0)
+            check_float(name, getattr(self, name), 0.0)
         if self.lambda_d == 0 and self.lambda_p == 0 and self.lambda_c == 0:
             raise ValueError(
                 "at least one of `lambda_d`, `lambda_p`, `lambda_c` must be > 0; got all 0."
@@ -193,22 +233,22 @@ class SyntheticConfig:
                 f"`grad_mode` must be one of {', '.join(map(repr, SYNTHETIC_GRAD_MODES))}; "
                 f"got {self.grad_mode!r}."
             )
-        _check_int("steps", self.steps, 1)
-        _check_int("batch_size", self.batch_size, 2)
-        _check_float("lr", self.lr, 0.0, low_open=True)
-        _check_float("density_lr", self.density_lr, 0.0, low_open=True)
-        _check_float("lr_decay_at", self.lr_decay_at, 0.0, 1.0)
-        _check_float("lr_decay_factor", self.lr_decay_factor, 0.0, 1.0, low_open=True)
-        _check_float("rate_warmup", self.rate_warmup, 0.0, 1.0)
-        _check_float("bce_weight", self.bce_weight, 0.0, 1.0)
-        _check_int("eval_every", self.eval_every, 1)
-        _check_int("val_blocks", self.val_blocks, 16)
+        check_int("steps", self.steps, 1)
+        check_int("batch_size", self.batch_size, 2)
+        check_float("lr", self.lr, 0.0, low_open=True)
+        check_float("density_lr", self.density_lr, 0.0, low_open=True)
+        check_float("lr_decay_at", self.lr_decay_at, 0.0, 1.0)
+        check_float("lr_decay_factor", self.lr_decay_factor, 0.0, 1.0, low_open=True)
+        check_float("rate_warmup", self.rate_warmup, 0.0, 1.0)
+        check_float("bce_weight", self.bce_weight, 0.0, 1.0)
+        check_int("eval_every", self.eval_every, 1)
+        check_int("val_blocks", self.val_blocks, 16)
         # The W2 estimate splits the test set into 16 chunks of at least 16 samples.
-        _check_int("test_blocks", self.test_blocks, 256)
-        _check_int("fit_blocks", self.fit_blocks, 16)
-        _check_int("coded_blocks", self.coded_blocks, 1)
-        _check_int("test_seed", self.test_seed, 0)
-        _check_int("seed", self.seed, 0)
+        check_int("test_blocks", self.test_blocks, 256)
+        check_int("fit_blocks", self.fit_blocks, 16)
+        check_int("coded_blocks", self.coded_blocks, 1)
+        check_int("test_seed", self.test_seed, 0)
+        check_int("seed", self.seed, 0)
         if self.coded_blocks > self.test_blocks:
             raise ValueError(
                 f"`coded_blocks` must be <= `test_blocks` ({self.test_blocks}); "
@@ -218,11 +258,7 @@ class SyntheticConfig:
     # -- derived -------------------------------------------------------------------------
     def theory_source(self) -> Any:
         """The :mod:`rdpc_theory` source object (``BinarySource`` or ``GaussianSource``)."""
-        from rdpc_theory import BinarySource, GaussianSource
-
-        if self.source == "binary":
-            return BinarySource(p=self.p, eps=self.eps)
-        return GaussianSource(var_x=self.var_x, var_s=self.var_s, cov=self.cov)
+        return self.source.theory_source()
 
     @property
     def family(self) -> str:
@@ -237,62 +273,54 @@ class SyntheticConfig:
         """Fixed-length rate ``d log2 L / n`` in bits per source symbol."""
         return self.latent_dim * math.log2(self.levels) / self.block_length
 
-    # -- serialisation -------------------------------------------------------------------
-    def replace(self, **changes: Any) -> SyntheticConfig:
-        """A copy with `changes` applied (validated again)."""
-        return dataclasses.replace(self, **changes)
+    @property
+    def binary(self) -> bool:
+        """True for the binary source."""
+        return self.source.name == "binary"
 
-    def to_dict(self) -> dict[str, Any]:
-        """Plain JSON-able dict."""
-        return dataclasses.asdict(self)
+    def with_overrides(self, overrides: Iterable[str | tuple[str, Any]]) -> SyntheticConfig:
+        """As :meth:`ConfigBase.with_overrides`; ``source=binary`` switches the source (with
+        that source's default parameters), and ``p=0.2`` is short for
+        ``source.params.p=0.2`` (likewise ``eps``, ``var_x``, ``var_s``, ``cov``).
 
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> SyntheticConfig:
-        """Inverse of :meth:`to_dict`; unknown keys raise ``ValueError`` naming them."""
-        if not isinstance(data, Mapping):
-            raise ValueError(f"`config` must be a mapping; got {data!r}.")
-        fields = {f.name: f for f in dataclasses.fields(cls)}
-        unknown = sorted(set(data) - set(fields))
-        if unknown:
-            raise ValueError(
-                f"unknown SyntheticConfig key(s) {', '.join(unknown)}; "
-                f"valid keys: {', '.join(sorted(fields))}."
-            )
-        kwargs = {}
-        for k, v in data.items():
-            is_float = fields[k].type in ("float", float)
-            if is_float and isinstance(v, int) and not isinstance(v, bool):
-                v = float(v)
-            kwargs[k] = v
-        return cls(**kwargs)
+        >>> SyntheticConfig().with_overrides(["source=binary", "p=0.2"]).source.params
+        {'p': 0.2, 'eps': 0.1}
+        """
+        from ..core.schema import parse_override
+
+        items: list[tuple[str, Any]] = []
+        for item in overrides:
+            key, value = parse_override(item) if isinstance(item, str) else item
+            if key == "source" and isinstance(value, str):
+                value = {"name": value, "params": dict(SOURCE_DEFAULTS.get(value, {}))}
+            items.append((key, value))
+        return super().with_overrides(items)
+
+    OVERRIDE_ALIASES: ClassVar[Mapping[str, str]] = {
+        k: f"source.params.{k}" for params in SOURCE_DEFAULTS.values() for k in params
+    }
 
 
-def synthetic_config_hash(config: SyntheticConfig, length: int = 12) -> str:
-    """Short SHA-256 of the canonical JSON of `config`: the run directory name.
+def migrate(data: dict[str, Any], version: int) -> dict[str, Any]:
+    """Config dict of schema `version` -> the current schema (1 -> 2: the flat source fields
+    become ``source: {name, params}``, keeping the parameters of the named source)."""
+    out = dict(data)
+    if version < 2:
+        name = out.pop("source", "gaussian")
+        flat = {k: out.pop(k) for params in SOURCE_DEFAULTS.values() for k in params if k in out}
+        out["source"] = {"name": name, "params": {k: flat[k] for k in SOURCE_DEFAULTS.get(name, {})
+                                                  if k in flat}}  # fmt: skip
+    return out
 
-    >>> c = SyntheticConfig()
-    >>> synthetic_config_hash(c) == synthetic_config_hash(SyntheticConfig.from_dict(c.to_dict()))
-    True
-    """
-    text = json.dumps(config.to_dict(), sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(text.encode()).hexdigest()[:length]
 
-
-def apply_synthetic_overrides(
-    config: SyntheticConfig, overrides: Iterable[str | tuple[str, Any]]
-) -> SyntheticConfig:
-    """Apply ``key=value`` overrides; unknown keys and bad values raise ``ValueError``.
-
-    >>> apply_synthetic_overrides(SyntheticConfig(), ["steps=10"]).steps
-    10
-    """
-    data = config.to_dict()
-    for item in overrides:
-        key, value = parse_override(item) if isinstance(item, str) else item
-        if key not in data:
-            raise ValueError(f"unknown config key {key!r}; valid keys: {', '.join(sorted(data))}.")
-        data[key] = value
-    return SyntheticConfig.from_dict(data)
+def legacy_dict(config: SyntheticConfig) -> dict[str, Any]:
+    """The flat dict whose hash named this config's directory in rdpc 0.1.0 (the other
+    source's parameters at their defaults, as rdpc 0.1.0 wrote them)."""
+    out = config.to_dict()
+    source = out.pop("source")
+    flat = {k: v for params in SOURCE_DEFAULTS.values() for k, v in params.items()}
+    flat.update(source["params"])
+    return {**out, "source": source["name"], **flat}
 
 
 # ---------------------------------------------------------------------------------- presets
@@ -303,6 +331,7 @@ class SyntheticPreset:
     name: str
     description: str
     build: Callable[[], list[SyntheticConfig]]
+    kind: str = KIND
 
     def configs(self) -> list[SyntheticConfig]:
         """Every run, in a fixed order."""
@@ -319,7 +348,8 @@ class SyntheticPreset:
 # decoders became calibrated rather than decisive: D above p at n = 16).
 def _base(source: str, n: int, **kw: Any) -> SyntheticConfig:
     extra: dict[str, Any] = {"levels": 16} if source == "gaussian" else {"levels": 8, "skip": False}
-    return SyntheticConfig(source=source, block_length=n, latent_dim=n, **extra, **kw)
+    return SyntheticConfig(source=SourceSpec(source, dict(SOURCE_DEFAULTS[source])),
+                           block_length=n, latent_dim=n, **extra, **kw)  # fmt: skip
 
 
 # lambda grids (see the module docstring for the scales). Gaussian: lambda_d 1.5 ... 12 spans

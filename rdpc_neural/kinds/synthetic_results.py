@@ -5,22 +5,19 @@ Figures (:mod:`figures.overlay`) and the ``rdpc synthetic`` command read only th
 
 from __future__ import annotations
 
-import json
 import math
 import os
-from collections.abc import Iterator, Mapping, Sequence
-from pathlib import Path
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-from ..core.rundir import read_metrics_csv, write_metrics_csv
-from .synthetic_config import RUN_KIND, SyntheticConfig
+from ..core.runs import iter_runs
+from .synthetic_config import KIND, SyntheticConfig
 
 __all__ = [
     "SYNTHETIC_COLUMNS",
     "TABLE_COLUMNS",
-    "write_synthetic_metrics",
-    "read_synthetic_metrics",
-    "iter_synthetic_runs",
+    "SYNTHETIC_INT_COLUMNS",
+    "listing_row",
     "synthetic_runs_table",
     "best_gaps",
     "is_degenerate",
@@ -63,41 +60,18 @@ TABLE_COLUMNS: tuple[str, ...] = (
 )  # fmt: skip
 
 
-def write_synthetic_metrics(
-    path: str | os.PathLike[str], rows: Sequence[Mapping[str, Any]]
-) -> None:
-    """Atomically write rows with the fixed :data:`SYNTHETIC_COLUMNS` (an infeasible bound
-    is written as ``inf``)."""
-    write_metrics_csv(path, rows, SYNTHETIC_COLUMNS, allow_inf=True)
+#: Integer columns of :data:`SYNTHETIC_COLUMNS`.
+SYNTHETIC_INT_COLUMNS: tuple[str, ...] = ("step", "n_blocks", "above_bound")
 
 
-def read_synthetic_metrics(path: str | os.PathLike[str]) -> list[dict[str, Any]]:
-    """Rows of a synthetic ``metrics.csv``; numbers parsed, empty cells as ``None``."""
-    return read_metrics_csv(path, int_columns=("step", "n_blocks", "above_bound"))
-
-
-def iter_synthetic_runs(
-    runs_root: str | os.PathLike[str], preset: str | None = None
-) -> Iterator[tuple[str, Path, SyntheticConfig, dict[str, Any] | None]]:
-    """``(preset, run folder, config, summary or None)`` of every synthetic run directory
-    (``config.json`` with ``"kind": "synthetic"``) under `runs_root`, sorted by path."""
-    root = Path(runs_root)
-    if not root.is_dir():
-        return
-    presets = [root / preset] if preset else sorted(p for p in root.iterdir() if p.is_dir())
-    for pdir in presets:
-        if not pdir.is_dir():
-            continue
-        for rdir in sorted(p for p in pdir.iterdir() if p.is_dir()):
-            cfg = rdir / "config.json"
-            if not cfg.is_file():
-                continue
-            meta = json.loads(cfg.read_text())
-            if meta.get("kind") != RUN_KIND:
-                continue
-            summary_path = rdir / "summary.json"
-            summary = json.loads(summary_path.read_text()) if summary_path.is_file() else None
-            yield pdir.name, rdir, SyntheticConfig.from_dict(meta["config"]), summary
+def listing_row(config: SyntheticConfig) -> dict[str, Any]:
+    """The config columns of a synthetic run's listing row."""
+    return {
+        "source": config.source.name, "family": config.family,
+        "block_length": config.block_length, "latent_dim": config.latent_dim,
+        "levels": config.levels, "lambda_d": config.lambda_d, "lambda_p": config.lambda_p,
+        "lambda_c": config.lambda_c, "nominal_bits": config.nominal_bits,
+    }  # fmt: skip
 
 
 def synthetic_runs_table(
@@ -106,27 +80,19 @@ def synthetic_runs_table(
     """One row per synthetic run (:data:`TABLE_COLUMNS`, plus ``per_letter`` for finished
     runs): the final test metrics, or the last validation row of an unfinished run."""
     rows = []
-    for pname, path, c, summary in iter_synthetic_runs(runs_root, preset):
-        row: dict[str, Any] = {
-            "preset": pname, "hash": path.name, "source": c.source, "family": c.family,
-            "block_length": c.block_length, "latent_dim": c.latent_dim, "levels": c.levels,
-            "lambda_d": c.lambda_d, "lambda_p": c.lambda_p, "lambda_c": c.lambda_c,
-        }  # fmt: skip
-        metrics = path / "metrics.csv"
-        last: dict[str, Any] = read_synthetic_metrics(metrics)[-1] if metrics.is_file() else {}
-        if summary is not None:
-            row["status"] = "finished"
-            row["train_seconds"] = summary.get("train_seconds")
-            row["per_letter"] = summary.get("per_letter")
-        else:
-            row["status"] = "partial" if last else "new"
+    for rec in iter_runs(runs_root, preset, KIND):
+        c = rec.config
+        last = rec.final or {}
+        row: dict[str, Any] = {"preset": rec.preset, "hash": rec.hash, "status": rec.status,
+                               **listing_row(c)}  # fmt: skip
+        if rec.summary is not None:
+            row["train_seconds"] = rec.summary.get("train_seconds")
+            row["per_letter"] = rec.summary.get("per_letter")
         for k in SYNTHETIC_COLUMNS:
-            if k not in ("split",):
+            if k != "split":
                 row.setdefault(k, last.get(k))
-        row["D"] = last.get("D_hamming") if c.source == "binary" else last.get("D_mse")
-        row["P"] = last.get("P_tv") if c.source == "binary" else last.get("P_w2sq")
-        if row.get("nominal_bits") is None:
-            row["nominal_bits"] = c.nominal_bits
+        row["D"] = last.get("D_hamming") if c.binary else last.get("D_mse")
+        row["P"] = last.get("P_tv") if c.binary else last.get("P_w2sq")
         row["degenerate"] = is_degenerate(row, float(c.theory_source().rd(0.0)))
         rows.append(row)
     return rows
