@@ -42,16 +42,24 @@ def test_failure_keeps_old_file_and_removes_temp(tmp_path: Path) -> None:
 
 
 def test_run_config_is_written_once_and_guarded(tmp_path: Path) -> None:
-    pytest.importorskip("torch")
     import json
 
-    from rdpc_neural.core.rundir import write_run_config
+    from rdpc_common.errors import FileProblem
+    from rdpc_neural.core.registry import get_kind
+    from rdpc_neural.core.rundir import RunPaths, read_run_config, run_dir, write_run_config
+    from rdpc_neural.kinds.synthetic_config import SyntheticConfig
 
-    path = tmp_path / "run" / "config.json"
-    write_run_config(path, {"config": {"a": 1}, "hash": "h1", "preset": "p"})
-    meta = json.loads(path.read_text())
-    assert meta["config"] == {"a": 1} and {"rdpc_version", "git_sha"} <= set(meta)
-    write_run_config(path, {"config": {"a": 1}, "hash": "h1", "preset": "p"})  # resume: no-op
-    assert json.loads(path.read_text()) == meta
-    with pytest.raises(ValueError, match="holds another config"):
-        write_run_config(path, {"config": {"a": 2}, "hash": "h2", "preset": "p"})
+    kind = get_kind("synthetic")
+    config = SyntheticConfig(steps=7)
+    paths = run_dir(tmp_path, "p", kind, config)
+    write_run_config(paths, kind, config, "p")
+    meta = json.loads(paths.config.read_text())
+    assert meta["config"] == config.to_dict() and meta["kind"] == "synthetic"
+    assert {"rdpc_version", "git_sha", "schema_version", "libraries"} <= set(meta)
+    write_run_config(paths, kind, config, "p")  # resume: no-op
+    assert json.loads(paths.config.read_text()) == meta
+    with pytest.raises(FileProblem, match="holds another config"):
+        # a directory name that does not match: written by hand into another run's folder
+        other = RunPaths(tmp_path / "p" / paths.root.name)
+        write_run_config(other, kind, config.replace(steps=8), "p")
+    assert read_run_config(paths.root)[1] == config

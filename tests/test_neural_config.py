@@ -8,15 +8,9 @@ import math
 import pytest
 
 from rdpc.cli import main
-from rdpc_neural.kinds.image_config import (
-    ClassifierConfig,
-    RunConfig,
-    apply_overrides,
-    config_from_json,
-    config_hash,
-    config_to_json,
-    parse_override,
-)
+from rdpc_neural.core.registry import config_hash
+from rdpc_neural.core.schema import apply_overrides, parse_override
+from rdpc_neural.kinds.image_config import ClassifierConfig, RunConfig
 from rdpc_neural.kinds.image_presets import MNIST_RATES, get_preset, preset_names
 
 
@@ -64,13 +58,13 @@ def test_json_round_trip_and_hash() -> None:
     cfg = RunConfig(
         latent_dim=3, levels=3, lambda_c=0.01, mode="universal", base_encoder=base, betas=(0.4, 0.8)
     )
-    text = config_to_json(cfg)
-    back = config_from_json(text)
+    text = json.dumps(cfg.to_dict())
+    back = RunConfig.from_dict(json.loads(text))
     assert back == cfg
     assert isinstance(back.betas, tuple) and isinstance(back.base_encoder, RunConfig)
     assert config_hash(back) == config_hash(cfg)
     # Indented JSON (as in config.json) reads back too; any field change changes the hash.
-    assert config_from_json(json.dumps(cfg.to_dict(), indent=2)) == cfg
+    assert RunConfig.from_dict(json.loads(json.dumps(cfg.to_dict(), indent=2))) == cfg
     assert config_hash(cfg.replace(seed=1)) != config_hash(cfg)
     # ints given for float fields are accepted and normalised (same hash as the float).
     assert config_hash(RunConfig.from_dict({"lambda_d": 1})) == config_hash(RunConfig())

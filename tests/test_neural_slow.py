@@ -68,13 +68,13 @@ def test_killed_process_resumes_to_the_uninterrupted_result(tmp_path) -> None:
     proc.wait()
     (run_b,) = list(run_dirs.iterdir())
     assert not (run_b / "summary.json").exists(), "killed too late: the run had finished"
-    before = read_metrics_csv(run_b / "metrics.csv")
+    before = read_metrics_csv(run_b / "metrics.csv", ("step", "n_images"))
     assert before and before[-1]["split"] == "val"
     subprocess.run(_train_cmd(str(tmp_path / "b"), cache, root, sets), check=True, env=env)
-    after = read_metrics_csv(run_b / "metrics.csv")
+    after = read_metrics_csv(run_b / "metrics.csv", ("step", "n_images"))
     assert after[: len(before)] == before
     (run_a,) = list((tmp_path / "a" / "custom").iterdir())
-    assert after == read_metrics_csv(run_a / "metrics.csv")
+    assert after == read_metrics_csv(run_a / "metrics.csv", ("step", "n_images"))
 
 
 def test_parallel_sweep_matches_serial_results(tmp_path) -> None:
@@ -95,4 +95,6 @@ def test_parallel_sweep_matches_serial_results(tmp_path) -> None:
     for run in (tmp_path / "s" / "cpu-fig9a").iterdir():
         if run.is_dir():
             twin = tmp_path / "p" / "cpu-fig9a" / run.name
-            assert read_metrics_csv(run / "metrics.csv") == read_metrics_csv(twin / "metrics.csv")
+            assert read_metrics_csv(run / "metrics.csv", ("step", "n_images")) == read_metrics_csv(
+                twin / "metrics.csv", ("step", "n_images")
+            )

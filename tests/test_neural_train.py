@@ -9,9 +9,10 @@ import torch
 from neural_support import require_mnist, tiny_config, tiny_overrides
 
 from rdpc.cli import main
-from rdpc_neural.core.rundir import METRIC_COLUMNS, read_metrics_csv
+from rdpc_neural.core.rundir import read_metrics_csv
+from rdpc_neural.kinds.image_config import METRIC_COLUMNS
 from rdpc_neural.kinds.image import train_run
-from rdpc_neural.kinds.image_config import config_hash
+from rdpc_neural.core.registry import config_hash
 from rdpc_neural.tasks import build_task
 
 
@@ -41,7 +42,7 @@ def test_smoke_run_writes_run_directory(env, tmp_path) -> None:
     assert "rdpc_version" in meta and "git_sha" in meta
     header = (result.path / "metrics.csv").read_text().splitlines()[0].split(",")
     assert tuple(header) == METRIC_COLUMNS
-    rows = read_metrics_csv(result.path / "metrics.csv")
+    rows = read_metrics_csv(result.path / "metrics.csv", ("step", "n_images"))
     assert [r["step"] for r in rows] == [8, 16, 24, 24]
     assert [r["split"] for r in rows] == ["val", "val", "val", "test"]
     final = rows[-1]
@@ -67,17 +68,17 @@ def test_resume_after_interruption_equals_uninterrupted_run(env, tmp_path) -> No
     # Interrupted run: stops after 13 steps (checkpoint at step 8, steps 9..13 lost) ...
     part = train_run(cfg, tmp_path / "b", "r", task=env["task"], max_steps_this_call=13)
     assert not part.finished and part.step == 13
-    rows_b = read_metrics_csv(part.path / "metrics.csv")
+    rows_b = read_metrics_csv(part.path / "metrics.csv", ("step", "n_images"))
     assert [r["step"] for r in rows_b] == [8]
     assert not (part.path / "summary.json").exists()
     # ... a second interruption, then the rerun of the same command finishes it.
     part2 = train_run(cfg, tmp_path / "b", "r", task=env["task"], max_steps_this_call=10)
-    rows_b2 = read_metrics_csv(part2.path / "metrics.csv")
+    rows_b2 = read_metrics_csv(part2.path / "metrics.csv", ("step", "n_images"))
     assert [r["step"] for r in rows_b2] == [8, 16]
     assert rows_b2[0] == rows_b[0]  # finished evaluations are kept
     done = train_run(cfg, tmp_path / "b", "r", task=env["task"])
     assert done.finished
-    assert read_metrics_csv(done.path / "metrics.csv") == read_metrics_csv(
+    assert read_metrics_csv(done.path / "metrics.csv", ("step", "n_images")) == read_metrics_csv(
         whole.path / "metrics.csv"
     )
     a = torch.load(whole.path / "checkpoint.pt", weights_only=True)["codec"]
@@ -134,12 +135,13 @@ def test_cli_train_and_runs_table(env, tmp_path, capsys) -> None:
     assert "coded_bits=" in out and "acc_heldout=" in out
     assert main(["runs", "--runs-dir", str(tmp_path), "--csv"]) == 0
     lines = capsys.readouterr().out.strip().splitlines()
-    assert lines[0].startswith("preset,hash,status") and len(lines) == 2
+    assert lines[0].startswith("preset,kind,hash,status") and len(lines) == 2
     assert ",finished," in lines[1]
 
 
 def test_sweep_runs_missing_runs_only(env, tmp_path) -> None:
-    from rdpc_neural.core.sweep import plan_sweep, run_sweep
+    from rdpc_neural.core.plan import plan_sweep
+    from rdpc_neural.core.sweep import run_sweep
 
     sets = [f"{k}={json.dumps(v)}" for k, v in tiny_overrides(steps=6, eval_every=6).items()
             if k not in ("latent_dim", "levels", "lambda_d", "lambda_c")]  # fmt: skip
@@ -147,8 +149,13 @@ def test_sweep_runs_missing_runs_only(env, tmp_path) -> None:
           "progress": False}  # fmt: skip
     report = run_sweep("cpu-fig9a", tmp_path, limit=2, **kw)
     assert (report.total, report.skipped, report.finished, report.failed) == (128, 0, 2, {})
-    _, pending = plan_sweep("cpu-fig9a", tmp_path, sets)
-    assert len(pending) == 126
+    plan = plan_sweep("cpu-fig9a", tmp_path, sets)
+    assert (plan.total, plan.skipped, len(plan.runs)) == (128, 2, 126)
+    # The two frozen classifiers are prerequisite jobs every run depends on.
+    prereqs = [j for j in plan.jobs if not j.is_run]
+    assert len(prereqs) == 2 and all(
+        set(j.depends_on) == {p.id for p in prereqs} for j in plan.runs
+    )
     report = run_sweep("cpu-fig9a", tmp_path, limit=1, **kw)
     assert (report.skipped, report.finished) == (2, 1)
     assert json.loads((tmp_path / "cpu-fig9a" / "sweep.json").read_text())["finished"] == 1

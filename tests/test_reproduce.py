@@ -46,14 +46,16 @@ def test_reproduce_tiny_synthetic_only(tmp_path, capsys):
 
 def test_mnist_stage_skips_with_a_clear_message_when_data_is_missing(tmp_path, monkeypatch):
     import rdpc_neural.data as data
-    from rdpc.reproduce import PROFILES, Stage, _mnist_stage
+    from rdpc.reproduce.stages import StageEnv, StageOutcome, registered_stages
 
     def missing(*args, **kwargs):
         raise data.DataNotFoundError("MNIST files not found; put them in /somewhere/mnist")
 
     monkeypatch.setattr(data, "load_mnist", missing)
-    stage = Stage("MNIST codecs")
-    _mnist_stage(PROFILES["tiny"], tmp_path, tmp_path / "runs", 1, None, "cpu", False)(stage)
+    spec = next(s for s in registered_stages() if s.key == "mnist")
+    stage = StageOutcome(spec.title)
+    env = StageEnv(tmp_path, tmp_path / "runs", None, 1, "cpu", False, "tiny")
+    spec.run(stage, spec.settings["tiny"], env)
     assert stage.skipped is not None and "put them in /somewhere/mnist" in stage.skipped
     assert stage.ok
 

@@ -23,16 +23,14 @@ from rdpc_neural.kinds.synthetic import (
     train_synthetic_run,
     w2sq_to_gaussian,
 )
-from rdpc_neural.kinds.synthetic_config import (
-    SyntheticConfig,
-    apply_synthetic_overrides,
-    get_synthetic_preset,
-    synthetic_config_hash,
-)
+from rdpc_neural.core.registry import config_hash
+from rdpc_neural.core.rundir import read_metrics_csv
+from rdpc_neural.core.schema import apply_overrides
+from rdpc_neural.kinds.synthetic_config import SourceSpec, SyntheticConfig, get_synthetic_preset
 from rdpc_neural.kinds.synthetic_results import (
     SYNTHETIC_COLUMNS,
+    SYNTHETIC_INT_COLUMNS,
     best_gaps,
-    read_synthetic_metrics,
     synthetic_runs_table,
 )
 
@@ -61,7 +59,7 @@ def _micro(**changes: object) -> SyntheticConfig:
 @pytest.mark.parametrize(
     ("changes", "message"),
     [
-        ({"source": "laplace"}, "`source` must be one of 'binary', 'gaussian'; got 'laplace'"),
+        ({"source": "laplace"}, "`source.name` must be one of 'binary', 'gaussian'; got 'laplace'"),
         ({"block_length": 0}, "`block_length` must be >= 1; got 0"),
         ({"levels": 1}, "`levels` must be >= 2; got 1"),
         ({"lambda_d": -1.0}, "`lambda_d` must be >= 0; got -1"),
@@ -69,8 +67,8 @@ def _micro(**changes: object) -> SyntheticConfig:
         ({"grad_mode": "identity"}, "`grad_mode` must be one of"),
         ({"coded_blocks": 10**6}, "`coded_blocks` must be <= `test_blocks`"),
         ({"rate_warmup": 2.0}, r"`rate_warmup` must be in \[0, 1\]; got 2"),
-        ({"source": "binary", "p": 1.5}, "`p` must be"),
-        ({"cov": 5.0}, "`cov` must satisfy"),
+        ({"source": SourceSpec("binary", {"p": 1.5})}, "`p` must be"),
+        ({"source": SourceSpec("gaussian", {"cov": 5.0})}, "`cov` must satisfy"),
         ({"steps": 1.5}, "`steps` must be an integer; got 1.5"),
     ],
 )
@@ -79,15 +77,23 @@ def test_config_validation_names_parameter(changes, message) -> None:
         SyntheticConfig(**changes)
 
 
+def test_source_parameters_are_nested_and_checked() -> None:
+    with pytest.raises(ValueError, match=r"unknown `source.params` key\(s\) var_x"):
+        SyntheticConfig.from_dict({"source": {"name": "binary", "params": {"var_x": 1.0}}})
+    c = apply_overrides(SyntheticConfig(), ["source=binary", "p=0.2"])
+    assert c.source == SourceSpec("binary", {"p": 0.2, "eps": 0.1})
+    assert apply_overrides(c, ["source.params.eps=0.05"]).source.params == {"p": 0.2, "eps": 0.05}
+
+
 def test_config_round_trip_hash_and_overrides() -> None:
     c = SyntheticConfig(source="binary", lambda_p=2.0)
     assert SyntheticConfig.from_dict(json.loads(json.dumps(c.to_dict()))) == c
-    assert synthetic_config_hash(c) != synthetic_config_hash(c.replace(seed=1))
+    assert config_hash(c) != config_hash(c.replace(seed=1))
     with pytest.raises(ValueError, match="unknown SyntheticConfig key"):
         SyntheticConfig.from_dict({**c.to_dict(), "dataset": "mnist"})
     with pytest.raises(ValueError, match="unknown config key 'stepz'"):
-        apply_synthetic_overrides(c, ["stepz=3"])
-    assert apply_synthetic_overrides(c, ["lambda_d=2"]).lambda_d == 2.0
+        apply_overrides(c, ["stepz=3"])
+    assert apply_overrides(c, ["lambda_d=2"]).lambda_d == 2.0
     assert (c.family, c.replace(lambda_d=0.0).family, c.replace(lambda_p=0.0).family) == (
         "rdpc", "rpc", "rdc")  # fmt: skip
     assert c.replace(block_length=4, latent_dim=4, levels=16).nominal_bits == 4.0
@@ -96,9 +102,9 @@ def test_config_round_trip_hash_and_overrides() -> None:
 def test_presets_are_valid_and_distinct() -> None:
     full = get_synthetic_preset("synthetic-full").configs()
     assert {c.block_length for c in full} == {1, 4, 16}
-    assert {c.source for c in full} == {"binary", "gaussian"}
+    assert {c.source.name for c in full} == {"binary", "gaussian"}
     assert {c.family for c in full} == {"rdc", "rpc", "rdpc"}
-    assert len({synthetic_config_hash(c) for c in full}) == len(full)
+    assert len({config_hash(c) for c in full}) == len(full)
     with pytest.raises(ValueError, match="`preset` must be one of"):
         get_synthetic_preset("nope")
 
@@ -148,7 +154,7 @@ def test_density_probabilities_sum_to_one_and_respect_the_order() -> None:
 def test_code_length_matches_a_real_constriction_bitstream(tiny_runs) -> None:
     """-log2 p(k|u) summed over the symbols is what an ANS coder spends (within 0.5%)."""
     cfg = get_synthetic_preset(PRESET).configs()[0]
-    state = torch.load(tiny_runs / PRESET / synthetic_config_hash(cfg) / "checkpoint.pt",
+    state = torch.load(tiny_runs / PRESET / config_hash(cfg) / "checkpoint.pt",
                        weights_only=True)  # fmt: skip
     codec = build_synthetic_codec(cfg)
     codec.load_state_dict(state["codec"])
@@ -179,7 +185,7 @@ def test_tiny_runs_write_run_directories_and_lie_above_their_bounds(tiny_runs) -
         assert meta["kind"] == "synthetic" and "git_sha" in meta and "rdpc_version" in meta
         header = (path / "metrics.csv").read_text().splitlines()[0].split(",")
         assert tuple(header) == SYNTHETIC_COLUMNS
-        metrics = read_synthetic_metrics(path / "metrics.csv")
+        metrics = read_metrics_csv(path / "metrics.csv", SYNTHETIC_INT_COLUMNS)
         assert [m["split"] for m in metrics] == ["val", "test"]
         final = metrics[-1]
         assert r["status"] == "finished" and final["n_blocks"] == 8192
@@ -195,7 +201,7 @@ def test_tiny_runs_write_run_directories_and_lie_above_their_bounds(tiny_runs) -
         slack = 32 / (2048 * 4)
         assert abs(final["coded_bits"] - final["coded_estimate_bits"]) <= (
             5e-3 * final["coded_estimate_bits"] + slack)  # fmt: skip
-        src = meta["config"]["source"]
+        src = meta["config"]["source"]["name"]
         if src == "binary":
             assert 0 <= final["D_hamming"] <= 1 and final["D_mse"] is None
             assert final["C_bits"] >= 0.469 - 3 * final["C_ci_bits"]  # H(S|X) = H_b(0.1)
@@ -222,7 +228,9 @@ def test_resumed_run_equals_uninterrupted_run(tmp_path) -> None:
     whole = train_synthetic_run(cfg, tmp_path / "a", "r")
     part = train_synthetic_run(cfg, tmp_path / "b", "r", max_steps_this_call=27)
     assert not part.finished and part.step == 27
-    assert [r["step"] for r in read_synthetic_metrics(part.path / "metrics.csv")] == [20]
+    assert [
+        r["step"] for r in read_metrics_csv(part.path / "metrics.csv", SYNTHETIC_INT_COLUMNS)
+    ] == [20]
     done = train_synthetic_run(cfg, tmp_path / "b", "r")
     assert done.finished and done.rows == whole.rows
 

@@ -209,8 +209,13 @@ class SyntheticConfig(ConfigBase):
     seed: int = 0
 
     def __post_init__(self) -> None:
+        if isinstance(self.source, str):  # a name: that source with its default parameters
+            spec = SourceSpec(self.source, dict(SOURCE_DEFAULTS.get(self.source, {})))
+            object.__setattr__(self, "source", spec)
         if not isinstance(self.source, SourceSpec):
-            raise ValueError(f"`source` must be a SourceSpec; got {self.source!r}.")
+            raise ValueError(
+                f"`source` must be a SourceSpec or a source name; got {self.source!r}."
+            )
         self.theory_source()  # the rdpc_theory classes validate their own parameters
         check_int("block_length", self.block_length, 1)
         check_int("latent_dim", self.latent_dim, 1)
