@@ -103,6 +103,13 @@ class CategoricalTables:
     def __len__(self) -> int:
         return len(self.models)
 
+    def __getstate__(self) -> dict[str, Any]:
+        # constriction's models do not pickle; they are rebuilt from the probabilities.
+        return {"tables": self.probabilities}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__init__(state["tables"])  # type: ignore[misc]
+
     def check(self, symbols: NDArray[np.int32], table_index: NDArray[np.int64]) -> None:
         """``ValueError`` unless ``0 <= symbols[i] < sizes[table_index[i]]``."""
         if table_index.size and (table_index.min() < 0 or table_index.max() >= len(self)):

@@ -213,7 +213,8 @@ class FactorizedPrior(nn.Module):
             mid = 0.5 * (lo + hi)
             up = self.logits_cdf(mid) >= logit
             lo, hi = torch.where(up, lo, mid), torch.where(up, mid, hi)
-        return (0.5 * (lo + hi)).numpy()[0]
+        out: NDArray[np.float64] = (0.5 * (lo + hi)).numpy()[0]
+        return out
 
     @property
     def tables(self) -> IntegerTables:

@@ -127,15 +127,21 @@ class PiecewiseLinearDensity(nn.Module):
 
 
 class _Quantizer(Protocol):
-    levels: int
-    step: float
+    @property
+    def levels(self) -> int: ...
+
+    @property
+    def step(self) -> float: ...
 
 
 class DitheredCodec(Protocol):
     """What :func:`symbol_probabilities` needs of a codec: its density and quantizer."""
 
-    density: PiecewiseLinearDensity
-    quantizer: _Quantizer
+    @property
+    def density(self) -> PiecewiseLinearDensity: ...
+
+    @property
+    def quantizer(self) -> _Quantizer: ...
 
 
 def _table(

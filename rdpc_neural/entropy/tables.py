@@ -34,7 +34,7 @@ from .coder import CategoricalTables, ChunkDecoder, ChunkEncoder
 __all__ = ["IntegerTables", "ESCAPE_FLOOR", "MAX_EXCESS"]
 
 ESCAPE_FLOOR = 2.0**-16
-"""Smallest escape probability. The coder quantizes probabilities to multiples of
+r"""Smallest escape probability. The coder quantizes probabilities to multiples of
 :math:`2^{-24}`; at 256 such units an escape costs within ~0.01 bit of ``-log2`` of its
 stated probability (at 1 unit it can be a whole bit off), while the floor costs the other
 symbols at most :math:`2^{-16}/\ln 2 \approx 2 \cdot 10^{-5}` bit each."""
