@@ -126,12 +126,15 @@ def _segments(
 ) -> tuple[NDArray[np.intp], list[tuple[int, int, int]]]:
     """Stable order grouping equal table indices, and its ``(table, start, stop)`` runs."""
     order = np.argsort(table_index, kind="stable")
+    if order.size == 0:
+        return order, []
     sorted_index = table_index[order]
     cuts = np.flatnonzero(np.diff(sorted_index)) + 1
     starts = np.concatenate([[0], cuts])
     stops = np.concatenate([cuts, [len(sorted_index)]])
-    runs = [(int(sorted_index[a]), int(a), int(b)) for a, b in zip(starts, stops, strict=True)]
-    return order, runs if len(sorted_index) else []
+    return order, [
+        (int(sorted_index[a]), int(a), int(b)) for a, b in zip(starts, stops, strict=True)
+    ]
 
 
 def _index_array(table_index: ArrayLike, n: int) -> NDArray[np.int64]:
