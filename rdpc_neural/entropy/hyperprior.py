@@ -13,6 +13,12 @@ only then reads ``y``'s symbols; :meth:`MeanScaleHyperprior.compress` writes the
 order in each chunk, and computes ``h_s`` chunk by chunk exactly as the decoder does, so that
 both sides select identical tables.
 
+Decoding needs ``h_s(z_hat)`` to give bit-identical means and table indices on both sides:
+guaranteed on one machine and torch build (the round-trip check tests it), not across CPUs
+whose float kernels differ (a known limit of learned hyperpriors; integer networks remove
+it). The factorized prior's tables travel in ``state_dict``; the Gaussian tables are rebuilt
+from the constructor's constants.
+
 References
 ----------
 .. [1] J. Balle, D. Minnen, S. Singh, S. J. Hwang, N. Johnston, "Variational image
