@@ -9,10 +9,10 @@ import torch
 from neural_support import require_mnist, tiny_config, tiny_overrides
 
 from rdpc.cli import main
-from rdpc_neural.core.rundir import read_metrics_csv
-from rdpc_neural.kinds.image_config import METRIC_COLUMNS
-from rdpc_neural.kinds.image import train_run
 from rdpc_neural.core.registry import config_hash
+from rdpc_neural.core.rundir import read_metrics_csv
+from rdpc_neural.kinds.image import train_run
+from rdpc_neural.kinds.image_config import METRIC_COLUMNS
 from rdpc_neural.tasks import build_task
 
 
@@ -52,7 +52,9 @@ def test_smoke_run_writes_run_directory(env, tmp_path) -> None:
     assert rows[0]["w1"] is None and rows[0]["coded_bits"] is None  # final-only metrics
     assert final["w1_critic"] is None  # lambda_p = 0: no critic trained
     assert 0 < final["entropy_bits"] <= 6.0 + 1e-9
-    assert final["coded_bits"] >= final["entropy_bits"] - 0.5  # honest: not far below entropy
+    # Gibbs: any code of the test symbols (model fit on training symbols) costs at least
+    # their empirical entropy, exactly.
+    assert final["coded_bits"] >= final["entropy_bits"]
     assert 0.0 < final["mse"] < 0.2 and 0.0 <= final["acc"] <= 1.0
     summary = json.loads((result.path / "summary.json").read_text())
     assert summary["final"] == pytest.approx(final)

@@ -69,7 +69,7 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Mapping
-from typing import Any, cast
+from typing import Any
 
 import numpy as np
 import torch
@@ -79,6 +79,8 @@ from torch import nn
 
 from ..core.lifecycle import RunContext, RunResult, run_experiment
 from ..core.seeding import numpy_rng
+from ..entropy import UNIFORM_MIX as _UNIFORM_MIX
+from ..entropy import PiecewiseLinearDensity, code_with_constriction, symbol_probabilities
 from ..quantize import UniformQuantizer
 from .synthetic_config import SyntheticConfig
 
@@ -96,7 +98,6 @@ __all__ = [
 ]
 
 _LN2 = math.log(2.0)
-_UNIFORM_MIX = 1e-6  # mixed into every p(k|u): bounded code length even at float edges
 _W2_CHUNKS = 16
 _ALPHA = 0.05
 _Z95 = float(stats.norm.ppf(1 - _ALPHA / 2))
@@ -109,81 +110,6 @@ _EVAL_BATCH = 16384
 
 
 # ------------------------------------------------------------------------------ models
-class PiecewiseLinearDensity(nn.Module):
-    """Learned density of the latents on [-1, 1]: per coordinate, ``bins`` equal bins with
-    masses ``softmax(logits)``, i.e. a piecewise-linear CDF; optionally autoregressive.
-
-    With ``context_hidden > 0`` the logits of coordinate j are a bias plus a masked MLP
-    (MADE ordering) of the already decoded ``y_hat_1 .. y_hat_{j-1}``: a decoder that decodes
-    the coordinates in order knows them, so ``p(k_j | u_j, y_hat_{<j})`` is a valid coding
-    model, and the total code length estimates the *joint* ``H(K | U)`` instead of the sum of
-    per-coordinate entropies (which a block code of a discrete source would overpay).
-
-    Hand-written because it is small and must be exactly normalized on the bounded support of
-    ``tanh`` (so that the L symbol probabilities given the dither sum to one); CompressAI's
-    models would also force another torch build.
-
-    Parameters
-    ----------
-    dims : int
-        Latent coordinates d.
-    bins : int
-        Bins per coordinate.
-    context_hidden : int
-        Hidden width of the autoregressive context network (0: factorized model).
-    """
-
-    def __init__(self, dims: int, bins: int, context_hidden: int = 0) -> None:
-        super().__init__()
-        self.dims, self.bins = dims, bins
-        self.logits = nn.Parameter(torch.zeros(dims, bins))
-        self.context: nn.ModuleList | None = None
-        if context_hidden > 0 and dims > 1:
-            degree_in = torch.arange(1, dims + 1)
-            degree_hidden = 1 + torch.arange(context_hidden) % (dims - 1)  # in [1, d-1]
-            self.register_buffer("mask_in", (degree_hidden[:, None] >= degree_in[None, :]).float())
-            out_mask = (degree_hidden[None, :] < degree_in[:, None]).float()  # (d, hidden)
-            self.register_buffer("mask_out", out_mask.repeat_interleave(bins, 0))
-            self.context = nn.ModuleList(
-                [nn.Linear(dims, context_hidden), nn.Linear(context_hidden, dims * bins)]
-            )
-            last = cast(nn.Linear, self.context[1])
-            nn.init.zeros_(last.weight)
-            nn.init.zeros_(last.bias)
-
-    def masses(self, y_hat: torch.Tensor) -> torch.Tensor:
-        """Bin masses, shape ``(batch, dims, bins)``, given the dequantized latents."""
-        logits = self.logits.to(y_hat.dtype).expand(len(y_hat), -1, -1)
-        if self.context is not None:
-            first, second = (cast(nn.Linear, m) for m in self.context)
-            h = nn.functional.silu(
-                nn.functional.linear(
-                    y_hat, first.weight * cast(torch.Tensor, self.mask_in), first.bias
-                )
-            )
-            ctx = nn.functional.linear(
-                h, second.weight * cast(torch.Tensor, self.mask_out), second.bias
-            )
-            logits = logits + ctx.view(len(y_hat), self.dims, self.bins)
-        return torch.softmax(logits, dim=-1)
-
-    def cdf(self, t: torch.Tensor, masses: torch.Tensor) -> torch.Tensor:
-        """F_j(t) for ``t`` of shape ``(batch, dims, k)`` (0 below -1, 1 above 1)."""
-        cum = torch.cat([masses.new_zeros(masses.shape[:-1] + (1,)), masses.cumsum(-1)], -1)
-        pos = (t.clamp(-1.0, 1.0) + 1.0) * (self.bins / 2.0)
-        idx = pos.detach().floor().clamp(0, self.bins - 1)
-        frac = pos - idx
-        idx = idx.long()
-        return cum.gather(-1, idx) + masses.gather(-1, idx) * frac
-
-    def interval_probability(self, y_hat: torch.Tensor, step: float) -> torch.Tensor:
-        """``F(y_hat + step/2) - F(y_hat - step/2)``: the model probability of the symbol
-        whose cell (shifted by the dither) is centred on ``y_hat`` (shape ``(batch, dims)``)."""
-        m = self.masses(y_hat)
-        t = y_hat.unsqueeze(-1)
-        return (self.cdf(t + step / 2, m) - self.cdf(t - step / 2, m)).squeeze(-1)
-
-
 class _SkipMLP(nn.Module):
     """``linear(x) + mlp(x)`` (``skip``) or ``mlp(x)``: with the linear skip path the
     near-linear maps that are good codes for the Gaussian source are learned at once (without
@@ -369,51 +295,6 @@ def _mean_ci(values: NDArray[np.float64]) -> tuple[NDArray[np.float64], NDArray[
     """Per-column mean and standard error."""
     m = values.shape[0]
     return values.mean(0), values.std(0, ddof=1) / math.sqrt(m)
-
-
-def symbol_probabilities(
-    codec: SyntheticCodec, u: torch.Tensor, y_hat: torch.Tensor
-) -> NDArray[np.float64]:
-    """Model probabilities ``p(k | u, y_hat_{<j})`` of all L symbols of every coordinate.
-
-    Computed in float64 (a double copy of the density model); shape ``u.shape + (L,)``, every
-    row sums to one. `y_hat` (the dequantized latents) supplies the autoregressive context.
-    """
-    import copy
-
-    levels, step = codec.quantizer.levels, codec.quantizer.step
-    density = copy.deepcopy(codec.density).double()
-    with torch.no_grad():
-        masses = density.masses(y_hat.double())
-        centers = torch.linspace(-1.0, 1.0, levels, dtype=torch.float64)
-        lo = centers - u.double().unsqueeze(-1) - step / 2  # (batch, d, L)
-        prob = (density.cdf(lo + step, masses) - density.cdf(lo, masses)).clamp(0.0, 1.0)
-    out = prob.numpy()
-    out = out / out.sum(-1, keepdims=True)  # exact normalization against rounding
-    mixed: NDArray[np.float64] = (1.0 - _UNIFORM_MIX) * out + _UNIFORM_MIX / levels
-    return mixed
-
-
-def code_with_constriction(
-    probabilities: NDArray[np.float64], symbols: NDArray[np.integer]
-) -> tuple[int, NDArray[np.uint32]]:
-    """Entropy-code `symbols` (one categorical distribution per symbol) with an ANS coder.
-
-    Returns the bitstream size in bits and the stream; decoding it is checked here (a
-    ``RuntimeError`` if it does not give `symbols` back, which would be a bug).
-    """
-    import constriction
-
-    probs = np.ascontiguousarray(probabilities.reshape(-1, probabilities.shape[-1]))
-    flat = np.ascontiguousarray(np.asarray(symbols).reshape(-1).astype(np.int32))
-    family = constriction.stream.model.Categorical(perfect=False)
-    coder = constriction.stream.stack.AnsCoder()
-    coder.encode_reverse(flat, family, probs)
-    stream = np.asarray(coder.get_compressed(), dtype=np.uint32)
-    decoded = constriction.stream.stack.AnsCoder(stream).decode(family, probs)
-    if not np.array_equal(np.asarray(decoded, dtype=np.int32), flat):
-        raise RuntimeError("constriction stream did not decode to the transmitted symbols")
-    return 32 * int(stream.size), stream
 
 
 @torch.no_grad()

@@ -1,4 +1,4 @@
-"""Real rates of quantized latents: empirical entropies and actual bitstreams (constriction).
+"""Real rates of quantized latents: empirical entropies and actual bitstreams.
 
 The codecs send, per image, ``d`` symbols in ``{0, ..., L-1}``. Three rates are reported:
 
@@ -23,6 +23,8 @@ from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
+
+from .coder import WORD_BITS, ChunkDecoder, ChunkEncoder
 
 __all__ = [
     "FactorizedCategorical",
@@ -107,25 +109,20 @@ class FactorizedCategorical:
         return np.ascontiguousarray(np.tile(self.probs, (n, 1)))
 
     def encode(self, symbols: NDArray[np.integer]) -> NDArray[np.uint32]:
-        """A real bitstream (ANS, 32-bit words) of all symbols, item by item."""
-        import constriction
-
+        """A real bitstream (ANS, 32-bit words) of all symbols, item by item, in one chunk."""
         s = _check_symbols(symbols, self.levels)
         if s.shape[1] != self.dims:
             raise ValueError(f"`symbols` must have {self.dims} columns; got {s.shape[1]}.")
-        coder = constriction.stream.stack.AnsCoder()
-        family = constriction.stream.model.Categorical(perfect=False)
-        coder.encode_reverse(s.reshape(-1), family, self._flat(s.shape[0]))
-        return np.asarray(coder.get_compressed(), dtype=np.uint32)
+        enc = ChunkEncoder()
+        enc.categorical(s.reshape(-1), self._flat(s.shape[0]))
+        return enc.finish()
 
     def decode(self, compressed: NDArray[np.uint32], n_items: int) -> NDArray[np.int32]:
         """Inverse of :meth:`encode`."""
-        import constriction
-
-        coder = constriction.stream.stack.AnsCoder(np.asarray(compressed, dtype=np.uint32))
-        family = constriction.stream.model.Categorical(perfect=False)
-        flat = coder.decode(family, self._flat(n_items))
-        return np.asarray(flat, dtype=np.int32).reshape(n_items, self.dims)
+        dec = ChunkDecoder(compressed)
+        flat = dec.categorical(self._flat(n_items))
+        dec.finish()
+        return flat.reshape(n_items, self.dims)
 
 
 def coded_bits_per_item(
@@ -150,4 +147,4 @@ def coded_bits_per_item(
     stream = model.encode(test)
     if verify and not np.array_equal(model.decode(stream, test.shape[0]), test):
         raise RuntimeError("entropy-coded stream did not decode to the input symbols")
-    return 32.0 * float(stream.size) / max(int(test.shape[0]), 1)
+    return WORD_BITS * float(stream.size) / max(int(test.shape[0]), 1)

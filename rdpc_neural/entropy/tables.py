@@ -1,0 +1,170 @@
+r"""Coding-time models of integer values: finite supports, an escape symbol, real coding.
+
+A model of an integer value ``v`` is one of ``T`` tables: table ``t`` covers the support
+``{lo_t, ..., lo_t + W_t - 1}`` with probabilities ``pmf_t`` and one *escape* symbol of
+probability ``e_t`` (the tail mass outside the support), ``sum pmf_t + e_t = 1``. The
+tables are fixed by a model's parameters alone (never by the data being coded).
+
+A value outside its support is coded as the escape symbol, then (after all table symbols of
+the chunk) its side ``b`` (below/above, 1 bit), and the excess ``m >= 0`` beyond the support
+edge in Elias-gamma form: ``g = floor(log2(m + 1))`` with 5 bits, then the ``g`` low bits of
+``m + 1`` (uniform). Its coding probability is therefore
+
+.. math:: P(v) = e_t \, 2^{-(6 + g)},
+
+and these sum to ``e_t`` over all ``|m| < 2^{31} - 1`` on both sides (32 values of ``g`` per
+side, each with ``2^g`` values of ``2^{-(6+g)}``), so the alphabet including every escaped
+value is exactly normalized.
+
+References
+----------
+.. [1] P. Elias, "Universal codeword sets and representations of the integers", IEEE Trans.
+   IT 21(2), 1975 (the gamma code of the escape payload).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from .coder import CategoricalTables, ChunkDecoder, ChunkEncoder
+
+__all__ = ["IntegerTables", "ESCAPE_FLOOR", "MAX_EXCESS"]
+
+ESCAPE_FLOOR = 2.0**-16
+r"""Smallest escape probability. The coder quantizes probabilities to multiples of
+:math:`2^{-24}`; at 256 such units an escape costs within ~0.01 bit of ``-log2`` of its
+stated probability (at 1 unit it can be a whole bit off), while the floor costs the other
+symbols at most :math:`2^{-16}/\ln 2 \approx 2 \cdot 10^{-5}` bit each."""
+
+MAX_EXCESS = 2**31 - 2
+"""Largest escapable excess ``m`` beyond a support edge (``m + 1 < 2^31``)."""
+
+_GAMMA_SIZE = 32  # values of g
+_PIECE = 16  # payload bits per uniform symbol
+
+
+class IntegerTables:
+    """``T`` integer models with finite supports and an escape path (see module notes).
+
+    Parameters
+    ----------
+    lower : array of int, shape (T,)
+        Lowest value ``lo_t`` of each support.
+    pmfs : sequence of T 1-D float arrays
+        ``pmfs[t][i] = P(v = lo_t + i)`` (finite, >= 0).
+    escape : array of float, shape (T,)
+        Tail mass outside each support. It is raised to at least :data:`ESCAPE_FLOOR`
+        (and the pmf scaled by ``(1 - e_t) / sum pmf_t``) so that escapes stay codable and
+        every table sums to one exactly.
+
+    Raises
+    ------
+    ValueError
+        If a table is not a distribution: ``|sum pmf_t + e_t - 1| > 1e-6``, negative or
+        non-finite entries.
+    """
+
+    def __init__(self, lower: ArrayLike, pmfs: Sequence[ArrayLike], escape: ArrayLike) -> None:
+        lo = np.asarray(lower, dtype=np.int64)
+        esc = np.asarray(escape, dtype=np.float64)
+        if lo.ndim != 1 or esc.shape != lo.shape or len(pmfs) != lo.size or lo.size == 0:
+            raise ValueError(
+                f"`lower`, `pmfs` and `escape` must describe the same T >= 1 tables; got "
+                f"{lo.shape}, {len(pmfs)}, {esc.shape}."
+            )
+        tables = [np.asarray(p, dtype=np.float64) for p in pmfs]
+        for t, p in enumerate(tables):
+            total = p.sum() + esc[t]
+            if p.ndim != 1 or p.size == 0 or not np.all(np.isfinite(p)) or p.min() < 0:
+                raise ValueError(f"`pmfs[{t}]` must be a non-empty 1-D array of probabilities.")
+            if not (np.isfinite(esc[t]) and esc[t] >= 0 and abs(total - 1.0) <= 1e-6):
+                raise ValueError(
+                    f"table {t} must sum to one with its escape mass; got {total!r} "
+                    f"(escape {esc[t]!r})."
+                )
+        esc = np.maximum(esc, ESCAPE_FLOOR)
+        self.pmfs = tuple(p * ((1.0 - e) / p.sum()) for p, e in zip(tables, esc, strict=True))
+        self.lower = lo
+        self.escape = esc
+        self.widths = np.array([p.size for p in self.pmfs], dtype=np.int64)
+        self.coder_tables = CategoricalTables(
+            [np.append(p, e) for p, e in zip(self.pmfs, esc, strict=True)]
+        )
+
+    def __len__(self) -> int:
+        return int(self.lower.size)
+
+    def _checked(self, values: ArrayLike, table_index: ArrayLike) -> tuple[NDArray[np.int64], ...]:
+        v = np.asarray(values)
+        idx = np.asarray(table_index)
+        if v.shape != idx.shape or v.ndim != 1:
+            raise ValueError(
+                f"`values` and `table_index` must be 1-D of one shape; got {v.shape}, {idx.shape}."
+            )
+        v, idx = v.astype(np.int64), idx.astype(np.int64)
+        if idx.size and (idx.min() < 0 or idx.max() >= len(self)):
+            raise ValueError(f"`table_index` must be in [0, {len(self) - 1}].")
+        offset = v - self.lower[idx]
+        below, above = offset < 0, offset >= self.widths[idx]
+        excess = np.where(below, -offset - 1, offset - self.widths[idx])
+        if np.any((below | above) & (excess > MAX_EXCESS)):
+            raise ValueError(f"`values` must lie within {MAX_EXCESS} of their table's support.")
+        return v, idx, offset, below, above, excess
+
+    def probabilities(self, values: ArrayLike, table_index: ArrayLike) -> NDArray[np.float64]:
+        """Coding probability of each value under its table, escapes included (module notes)."""
+        _, idx, offset, below, above, excess = self._checked(values, table_index)
+        inside = ~(below | above)
+        out = np.empty(offset.shape, dtype=np.float64)
+        for t in np.unique(idx[inside]):
+            sel = inside & (idx == t)
+            out[sel] = self.pmfs[t][offset[sel]]
+        esc = ~inside
+        gamma = np.floor(np.log2(excess[esc] + 1.0))
+        out[esc] = self.escape[idx[esc]] * np.exp2(-(6.0 + gamma))
+        return out
+
+    def encode(self, encoder: ChunkEncoder, values: ArrayLike, table_index: ArrayLike) -> None:
+        """Record `values` (table ``table_index[i]`` for ``values[i]``) on `encoder`."""
+        _, idx, offset, below, above, excess = self._checked(values, table_index)
+        escaped = below | above
+        symbols = np.where(escaped, self.widths[idx], offset)
+        encoder.shared(symbols, self.coder_tables, idx)
+        m1 = excess[escaped] + 1
+        gamma = np.floor(np.log2(m1.astype(np.float64))).astype(np.int64)
+        # Guard against float log2 at exact powers of two.
+        gamma += (np.left_shift(1, gamma + 1) <= m1).astype(np.int64)
+        gamma -= (np.left_shift(1, gamma) > m1).astype(np.int64)
+        rest = m1 - np.left_shift(1, gamma)
+        encoder.uniform(above[escaped].astype(np.int64), np.full(m1.size, 2))
+        encoder.uniform(gamma, np.full(m1.size, _GAMMA_SIZE))
+        low_bits = np.minimum(gamma, _PIECE)
+        has_low, has_high = low_bits > 0, gamma > _PIECE
+        encoder.uniform(
+            rest[has_low] & ((1 << low_bits[has_low]) - 1), np.left_shift(1, low_bits[has_low])
+        )
+        encoder.uniform(rest[has_high] >> _PIECE, np.left_shift(1, gamma[has_high] - _PIECE))
+
+    def decode(self, decoder: ChunkDecoder, table_index: ArrayLike) -> NDArray[np.int64]:
+        """Decode the values of :meth:`encode` (the decoder knows `table_index`)."""
+        idx = np.asarray(table_index).astype(np.int64)
+        symbols = decoder.shared(self.coder_tables, idx).astype(np.int64)
+        values = self.lower[idx] + symbols
+        escaped = symbols == self.widths[idx]
+        n = int(escaped.sum())
+        above = decoder.uniform(np.full(n, 2)).astype(bool)
+        gamma = decoder.uniform(np.full(n, _GAMMA_SIZE)).astype(np.int64)
+        low_bits = np.minimum(gamma, _PIECE)
+        has_low, has_high = low_bits > 0, gamma > _PIECE
+        rest = np.zeros(n, dtype=np.int64)
+        rest[has_low] = decoder.uniform(np.left_shift(1, low_bits[has_low]))
+        rest[has_high] |= (
+            decoder.uniform(np.left_shift(1, gamma[has_high] - _PIECE)).astype(np.int64) << _PIECE
+        )
+        excess = np.left_shift(1, gamma) + rest - 1
+        lo, width = self.lower[idx[escaped]], self.widths[idx[escaped]]
+        values[escaped] = np.where(above, lo + width + excess, lo - 1 - excess)
+        return values
