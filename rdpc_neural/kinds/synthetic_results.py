@@ -17,6 +17,7 @@ __all__ = [
     "SYNTHETIC_COLUMNS",
     "TABLE_COLUMNS",
     "SYNTHETIC_INT_COLUMNS",
+    "LISTING_COLUMNS",
     "listing_row",
     "synthetic_runs_table",
     "best_gaps",
@@ -59,6 +60,15 @@ TABLE_COLUMNS: tuple[str, ...] = (
     "train_seconds",
 )  # fmt: skip
 
+
+#: Columns of ``rdpc runs`` for synthetic runs (the measured columns as stored).
+LISTING_COLUMNS: tuple[str, ...] = (
+    "preset", "hash", "status", "source", "family", "block_length", "latent_dim", "levels",
+    "lambda_d", "lambda_p", "lambda_c", "step", "rate_bits", "rate_ci_bits", "nominal_bits",
+    "coded_bits", "D_hamming", "D_mse", "D_ci", "P_tv", "P_w2sq", "P_ci", "C_bits", "C_ci_bits",
+    "bound_bits", "bound_lo_bits", "bound_rdpc_bits", "gap_bits", "above_bound",
+    "train_seconds",
+)  # fmt: skip
 
 #: Integer columns of :data:`SYNTHETIC_COLUMNS`.
 SYNTHETIC_INT_COLUMNS: tuple[str, ...] = ("step", "n_blocks", "above_bound")
