@@ -6,8 +6,9 @@ Exit statuses of every ``rdpc`` command (and ``python -m`` entry points):
 * 1: the work failed or a file is missing/corrupt (:class:`~rdpc_common.errors.FileProblem`,
   :class:`FileNotFoundError`, a failed run);
 * 2: a usage error: bad options or option values (:class:`CliError`, :class:`ValueError`);
-* 130: interrupted (Ctrl-C); 141: the reader of standard output went away (``| head``),
-  which ends the command quietly like other Unix tools.
+* 130: interrupted (Ctrl-C); 143: terminated (SIGTERM);
+* 141: the reader of standard output went away (``| head``), which ends the command quietly
+  like other Unix tools.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import os
 import sys
 from collections.abc import Callable
 
-from .errors import FileProblem
+from .errors import FileProblem, Terminated
 
 __all__ = ["CliError", "ArgumentParser", "exit_status", "positive_int", "nonnegative_int"]
 
@@ -78,8 +79,11 @@ def exit_status(run: Callable[[], int], prog: str = "rdpc") -> int:
         return 2
     except SystemExit as exc:  # --help / --version
         return int(exc.code or 0) if not isinstance(exc.code, str) else 2
+    except Terminated:
+        print(f"{prog}: terminated (SIGTERM); rerun the same command to resume", file=sys.stderr)
+        return 143
     except KeyboardInterrupt:
-        print(f"{prog}: interrupted", file=sys.stderr)
+        print(f"{prog}: interrupted; rerun the same command to resume", file=sys.stderr)
         return 130
     except BrokenPipeError:
         # The reader left (e.g. `| head`): stop quietly. Point stdout at /dev/null so that

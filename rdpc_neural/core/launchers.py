@@ -207,7 +207,7 @@ class LocalLauncher:
         import multiprocessing as mp
         from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 
-        from .lifecycle import Terminated
+        from rdpc_common.errors import Terminated
 
         ctx = mp.get_context("spawn")  # torch and fork do not mix well
         slots, pid_queue = ctx.Queue(), ctx.Queue()

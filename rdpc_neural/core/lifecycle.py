@@ -30,13 +30,14 @@ import signal
 import threading
 import time
 import traceback
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from rdpc_common.atomic import atomic_write_json
 from rdpc_common.claim import acquire_claim
+from rdpc_common.errors import Terminated
 
 from .registry import Experiment, ExperimentKind, kind_of_config
 from .rundir import (
@@ -59,10 +60,6 @@ __all__ = [
     "run_experiment",
     "read_run_result",
 ]
-
-
-class Terminated(KeyboardInterrupt):
-    """The process received SIGTERM (raised at a step boundary, after the checkpoint)."""
 
 
 @dataclass(frozen=True)
@@ -144,6 +141,8 @@ class _StopRequests:
             yield
         finally:
             self.active = was_active
+            if self.exit_when_idle and self.signum is not None:
+                os._exit(128 + self.signum)  # a pool worker asked to stop: the run is saved
             if old is not None:
                 signal.signal(signal.SIGINT, old[0])
                 signal.signal(signal.SIGTERM, old[1])
@@ -263,6 +262,22 @@ def _train(
     ctx: RunContext,
     max_steps_this_call: int | None,
 ) -> RunResult:
+    with STOP.during_run():
+        result = _train_steps(exp, kind, config, paths, preset, ctx, max_steps_this_call)
+        # A stop asked for during the final evaluation: the run is finished and saved.
+        STOP.raise_if_requested()
+    return result
+
+
+def _train_steps(
+    exp: Experiment,
+    kind: ExperimentKind,
+    config: Any,
+    paths: RunPaths,
+    preset: str,
+    ctx: RunContext,
+    max_steps_this_call: int | None,
+) -> RunResult:
     import torch
 
     step, rows, timers = 0, [], {"train_seconds": 0.0, "train_cpu_seconds": 0.0}
@@ -306,33 +321,32 @@ def _train(
         t0, c0 = time.perf_counter(), time.process_time()
 
     try:
-        with STOP.during_run():
-            while step < exp.steps:
-                if max_steps_this_call is not None and done_this_call >= max_steps_this_call:
-                    lap()
-                    save_checkpoint()
-                    return RunResult(paths.root, kind.name, config, False, step, rows)
-                try:
-                    STOP.raise_if_requested()
-                except KeyboardInterrupt:
-                    lap()
-                    save_checkpoint()
-                    raise
-                terms = exp.train_step(step)
-                if not math.isfinite(terms["loss"]):
-                    raise FloatingPointError(f"loss became {terms['loss']} at step {step}")
-                step += 1
-                done_this_call += 1
-                if bar is not None:
-                    bar.update(1)
-                    if step % 50 == 0:
-                        bar.set_postfix({k: f"{v:.3g}" for k, v in terms.items()}, refresh=False)
-                if exp.is_eval_step(step):
-                    lap()
-                    rows.append(exp.evaluate(step, final=False)[0])
-                    save_checkpoint()
-                    t0, c0 = time.perf_counter(), time.process_time()
-            lap()
+        while step < exp.steps:
+            if max_steps_this_call is not None and done_this_call >= max_steps_this_call:
+                lap()
+                save_checkpoint()
+                return RunResult(paths.root, kind.name, config, False, step, rows)
+            try:
+                STOP.raise_if_requested()
+            except KeyboardInterrupt:
+                lap()
+                save_checkpoint()
+                raise
+            terms = exp.train_step(step)
+            if not math.isfinite(terms["loss"]):
+                raise FloatingPointError(f"loss became {terms['loss']} at step {step}")
+            step += 1
+            done_this_call += 1
+            if bar is not None:
+                bar.update(1)
+                if step % 50 == 0:
+                    bar.set_postfix({k: f"{v:.3g}" for k, v in terms.items()}, refresh=False)
+            if exp.is_eval_step(step):
+                lap()
+                rows.append(exp.evaluate(step, final=False)[0])
+                save_checkpoint()
+                t0, c0 = time.perf_counter(), time.process_time()
+        lap()
     finally:
         if bar is not None:
             bar.close()
@@ -364,17 +378,3 @@ def _train(
     with contextlib.suppress(FileNotFoundError):
         paths.failure.unlink()
     return read_run_result(paths, kind, config)
-
-
-def stop_on(signals: tuple[int, ...]) -> Callable[[], None]:
-    """Route `signals` to :data:`STOP` in a worker process; returns a function restoring
-    the old handlers."""
-    old = {s: signal.getsignal(s) for s in signals}
-    for s in signals:
-        signal.signal(s, STOP.handle)
-
-    def restore() -> None:
-        for s, h in old.items():
-            signal.signal(s, h)
-
-    return restore
