@@ -166,9 +166,14 @@ def resolve_function(spec: str) -> Any:
 class Preset(Protocol):
     """A named list of runs of one kind."""
 
-    name: str
-    description: str
-    kind: str
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def description(self) -> str: ...
+
+    @property
+    def kind(self) -> str: ...
 
     def configs(self) -> list[Any]: ...
 

@@ -18,6 +18,8 @@ A new kind is one module (config class + ``build(config, context)``) plus one
 
 from __future__ import annotations
 
+import functools
+
 from ..core.registry import ExperimentKind, Prerequisite, register_kind, register_preset
 from . import image_config, image_presets, image_results, synthetic_config, synthetic_results
 
@@ -83,6 +85,8 @@ SYNTHETIC = register_kind(
 )
 
 for _name in image_presets.PRESETS:
-    register_preset(_name, IMAGE.name, lambda n=_name: image_presets.get_preset(n))
+    register_preset(_name, IMAGE.name, functools.partial(image_presets.get_preset, _name))
 for _name in synthetic_config.SYNTHETIC_PRESETS:
-    register_preset(_name, SYNTHETIC.name, lambda n=_name: synthetic_config.get_synthetic_preset(n))
+    register_preset(
+        _name, SYNTHETIC.name, functools.partial(synthetic_config.get_synthetic_preset, _name)
+    )
