@@ -10,10 +10,10 @@ from typing import Any
 __all__ = ["format_cell", "format_table", "format_csv"]
 
 
-def format_cell(value: Any) -> str:
-    """``""`` for missing values, 4 significant digits for floats, ``str`` otherwise."""
+def format_cell(value: Any, missing: str = "") -> str:
+    """`missing` for missing values, 4 significant digits for floats, ``str`` otherwise."""
     if value is None:
-        return ""
+        return missing
     if isinstance(value, float):
         return f"{value:.4g}"
     return str(value)

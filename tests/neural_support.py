@@ -59,3 +59,16 @@ def tiny_config(**changes: object):  # -> RunConfig
     from rdpc_neural.kinds.image_config import RunConfig
 
     return RunConfig.from_dict(tiny_overrides(**changes))
+
+
+def micro_synthetic(**changes: object):  # -> SyntheticConfig
+    """A synthetic-source run that trains in a second or two (n = 2, 30 steps)."""
+    from rdpc_neural.kinds.synthetic_config import SyntheticConfig
+
+    base: dict[str, object] = {
+        "block_length": 2, "latent_dim": 2, "hidden": 16, "steps": 30, "eval_every": 10,
+        "batch_size": 128, "val_blocks": 256, "test_blocks": 1024, "fit_blocks": 1024,
+        "coded_blocks": 256, "lambda_d": 3.0, "lambda_c": 1.0,
+    }  # fmt: skip
+    base.update(changes)
+    return SyntheticConfig(**base)  # type: ignore[arg-type]

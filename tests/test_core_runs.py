@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from neural_support import micro_synthetic
 
 from rdpc.cli import main
 from rdpc_neural.core.plan import plan_sweep
@@ -22,7 +23,6 @@ from rdpc_neural.core.runs import scan_runs
 from rdpc_neural.core.schema import identity_hash
 from rdpc_neural.kinds.image_config import RunConfig
 from rdpc_neural.kinds.synthetic import train_synthetic_run
-from rdpc_neural.kinds.synthetic_config import SyntheticConfig
 
 LEGACY = Path(__file__).parent / "data" / "legacy_runs"
 PROJECT = Path(__file__).resolve().parents[1]
@@ -34,14 +34,6 @@ def legacy(tmp_path: Path) -> Path:
     root = tmp_path / "runs"
     shutil.copytree(LEGACY, root, ignore=shutil.ignore_patterns("*.md", "expected_finals.json"))
     return root
-
-
-def _micro(**changes: object) -> SyntheticConfig:
-    base = {"block_length": 2, "latent_dim": 2, "hidden": 16, "steps": 30, "eval_every": 10,
-            "batch_size": 128, "val_blocks": 256, "test_blocks": 1024, "fit_blocks": 1024,
-            "coded_blocks": 256, "lambda_d": 3.0, "lambda_c": 1.0}  # fmt: skip
-    base.update(changes)
-    return SyntheticConfig(**base)  # type: ignore[arg-type]
 
 
 # --------------------------------------------------------------------------- identity
@@ -61,7 +53,7 @@ def test_adding_a_field_with_a_default_keeps_every_run_name() -> None:
 
 
 def test_config_json_records_kind_schema_and_nested_source(tmp_path: Path) -> None:
-    cfg = _micro(source="binary")
+    cfg = micro_synthetic(source="binary")
     result = train_synthetic_run(cfg, tmp_path, "micro")
     meta = json.loads((result.path / "config.json").read_text())
     kind = get_kind("synthetic")
@@ -187,7 +179,7 @@ def test_a_legacy_partial_run_resumes_to_the_old_codes_result(legacy, tmp_path) 
 
 # ------------------------------------------------------------------ results and stops
 def test_the_final_result_comes_from_summary_json(tmp_path, capsys) -> None:
-    cfg = _micro()
+    cfg = micro_synthetic()
     first = train_synthetic_run(cfg, tmp_path, "m")
     metrics = first.path / "metrics.csv"
     lines = metrics.read_text().splitlines()
@@ -201,7 +193,7 @@ def test_the_final_result_comes_from_summary_json(tmp_path, capsys) -> None:
 
 def test_max_steps_leaves_a_checkpoint_at_the_step_reached(tmp_path, capsys) -> None:
     sets = ["--kind", "synthetic"]
-    for key, value in _micro(steps=40, eval_every=30).to_dict().items():
+    for key, value in micro_synthetic(steps=40, eval_every=30).to_dict().items():
         if key != "source":
             sets += ["--set", f"{key}={json.dumps(value)}"]
     common = ["--runs-dir", str(tmp_path), "--no-progress"]
@@ -212,13 +204,13 @@ def test_max_steps_leaves_a_checkpoint_at_the_step_reached(tmp_path, capsys) -> 
     assert main(["train", *sets, *common, "--max-steps", "20"]) == 0
     assert torch.load(run / "checkpoint.pt", weights_only=True)["step"] == 33
     assert main(["train", *sets, *common]) == 0
-    whole = train_synthetic_run(_micro(steps=40, eval_every=30), tmp_path / "whole", "w")
+    whole = train_synthetic_run(micro_synthetic(steps=40, eval_every=30), tmp_path / "whole", "w")
     resumed = json.loads((run / "summary.json").read_text())["final"]
     assert resumed == whole.final
 
 
 def test_the_job_runner_command_line(tmp_path) -> None:
-    cfg = _micro(steps=10, eval_every=5)
+    cfg = micro_synthetic(steps=10, eval_every=5)
     spec = {"type": "run", "kind": "synthetic", "preset": "jobs", "config": cfg.to_dict(),
             "runs_root": str(tmp_path), "threads": 1}  # fmt: skip
     cmd = [sys.executable, "-m", "rdpc_neural.core.job", "--spec", json.dumps(spec)]

@@ -12,6 +12,7 @@ import math
 import numpy as np
 import pytest
 import torch
+from neural_support import micro_synthetic
 from scipy import stats
 
 from rdpc.cli import main
@@ -49,11 +50,7 @@ def tiny_runs(tmp_path_factory):
 
 
 def _micro(**changes: object) -> SyntheticConfig:
-    base = {"block_length": 2, "latent_dim": 2, "hidden": 16, "steps": 40, "eval_every": 20,
-            "batch_size": 128, "val_blocks": 256, "test_blocks": 1024, "fit_blocks": 1024,
-            "coded_blocks": 256, "lambda_d": 3.0, "lambda_c": 1.0}  # fmt: skip
-    base.update(changes)
-    return SyntheticConfig(**base)  # type: ignore[arg-type]
+    return micro_synthetic(**{"steps": 40, "eval_every": 20, **changes})
 
 
 # ------------------------------------------------------------------------------ configs

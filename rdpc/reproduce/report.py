@@ -10,6 +10,7 @@ from typing import Any
 
 from rdpc_common.atomic import atomic_write_json, atomic_write_text
 from rdpc_common.provenance import provenance
+from rdpc_common.tables import format_cell
 
 from .stages import StageOutcome
 
@@ -18,11 +19,7 @@ __all__ = ["fmt", "span", "write_report"]
 
 def fmt(v: Any) -> str:
     """A number for a markdown table: 4 significant digits, ``–`` for missing."""
-    if v is None:
-        return "–"
-    if isinstance(v, float):
-        return f"{v:.4g}"
-    return str(v)
+    return format_cell(v, missing="–")
 
 
 def span(rows: Sequence[dict[str, Any]], key: str) -> str:

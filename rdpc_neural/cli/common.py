@@ -6,7 +6,16 @@ import argparse
 
 from rdpc_common.cli import positive_int
 
-__all__ = ["add_locations", "add_sweep_options", "check_device"]
+__all__ = ["add_locations", "add_set_option", "add_sweep_options", "check_device"]
+
+
+def add_set_option(parser: argparse.ArgumentParser, what: str) -> None:
+    """``--set KEY=VALUE`` (repeatable; JSON values; dotted keys reach nested fields)."""
+    parser.add_argument(
+        "--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+        help=f"{what}; JSON value, dotted keys for nested fields (e.g. classifier.epochs=3); "
+        "repeatable",
+    )  # fmt: skip
 
 
 def add_locations(parser: argparse.ArgumentParser, *, data: bool = True) -> None:
@@ -44,14 +53,7 @@ def add_sweep_options(
         help="torch threads per job (default: cores/jobs)",
     )
     parser.add_argument("--launcher", default="local", help="where jobs run: local")
-    parser.add_argument(
-        "--set",
-        dest="overrides",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="override a field of every run (changes the run hashes); repeatable",
-    )
+    add_set_option(parser, "override a field of every run (changes the run hashes)")
     parser.add_argument(
         "--only",
         action="append",

@@ -21,7 +21,7 @@ from typing import Any
 
 from rdpc_common.cli import positive_int
 
-from .common import add_locations, check_device
+from .common import add_locations, add_set_option, check_device
 
 __all__ = ["configure", "run"]
 
@@ -35,15 +35,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
         default=None,
         help="start from this preset's base config (image presets) or its first run",
     )
-    parser.add_argument(
-        "--set",
-        dest="overrides",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="override a config field (JSON value; dotted keys for nested, "
-        "e.g. classifier.epochs=3); repeatable",
-    )
+    add_set_option(parser, "override a config field")
     parser.add_argument(
         "--threads",
         type=positive_int,

@@ -239,7 +239,10 @@ def run_experiment(
             return read_run_result(paths, kind, config)
         write_run_config(paths, kind, config, preset)
         try:
-            result = _train(experiment, kind, config, paths, preset, ctx, max_steps_this_call)
+            with STOP.during_run():
+                result = _train(experiment, kind, config, paths, preset, ctx, max_steps_this_call)
+                # A stop asked for during the final evaluation: the run is finished and saved.
+                STOP.raise_if_requested()
         except Exception as exc:
             atomic_write_json(
                 paths.failure,
@@ -254,22 +257,6 @@ def run_experiment(
 
 
 def _train(
-    exp: Experiment,
-    kind: ExperimentKind,
-    config: Any,
-    paths: RunPaths,
-    preset: str,
-    ctx: RunContext,
-    max_steps_this_call: int | None,
-) -> RunResult:
-    with STOP.during_run():
-        result = _train_steps(exp, kind, config, paths, preset, ctx, max_steps_this_call)
-        # A stop asked for during the final evaluation: the run is finished and saved.
-        STOP.raise_if_requested()
-    return result
-
-
-def _train_steps(
     exp: Experiment,
     kind: ExperimentKind,
     config: Any,

@@ -35,6 +35,7 @@ __all__ = [
     "check_choice",
     "check_bool",
     "check_betas",
+    "check_loss_weights",
     "ConfigBase",
     "parse_override",
     "canonical_identity",
@@ -96,6 +97,16 @@ def check_betas(name: str, value: object) -> None:
         check_float(f"{name}[{i}]", b, 0.0, 1.0)
         if b >= 1.0:
             raise ValueError(f"`{name}[{i}]` must be in [0, 1); got {b:g}.")
+
+
+def check_loss_weights(config: object, names: Sequence[str]) -> None:
+    """``ValueError`` unless the loss weights `names` of `config` are finite, >= 0 and not
+    all 0 (a loss of nothing trains nothing)."""
+    for name in names:
+        check_float(name, getattr(config, name), 0.0)
+    if all(getattr(config, name) == 0 for name in names):
+        listed = ", ".join(f"`{n}`" for n in names)
+        raise ValueError(f"at least one of {listed} must be > 0; got all 0.")
 
 
 # ------------------------------------------------------------------------- serialisation

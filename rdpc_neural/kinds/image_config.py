@@ -37,6 +37,7 @@ from ..core.schema import (
     check_choice,
     check_float,
     check_int,
+    check_loss_weights,
 )
 
 __all__ = [
@@ -262,12 +263,7 @@ class RunConfig(ConfigBase):
         check_choice("size", self.size, SIZES)
         check_int("latent_dim", self.latent_dim, 1)
         check_int("levels", self.levels, 2)
-        for name in ("lambda_d", "lambda_p", "lambda_c"):
-            check_float(name, getattr(self, name), 0.0)
-        if self.lambda_d == 0 and self.lambda_p == 0 and self.lambda_c == 0:
-            raise ValueError(
-                "at least one of `lambda_d`, `lambda_p`, `lambda_c` must be > 0; got all 0."
-            )
+        check_loss_weights(self, ("lambda_d", "lambda_p", "lambda_c"))
         check_choice("mode", self.mode, MODES)
         check_choice("grad_mode", self.grad_mode, GRAD_MODES)
         check_float("soft_sigma", self.soft_sigma, 0.0, low_open=True)

@@ -12,34 +12,18 @@ from typing import Any
 from ..core.registry import config_hash
 from ..core.runs import iter_runs
 from ..core.runs import runs_table as _all_runs_table
-from .image_config import KIND, RunConfig
+from .image_config import KIND, METRIC_COLUMNS, RunConfig
 
 __all__ = ["RUN_COLUMNS", "listing_row", "runs_table", "universal_penalty_table", "rdc_trends"]
 
 #: Columns of ``rdpc runs`` for image runs.
 RUN_COLUMNS: tuple[str, ...] = (
-    "preset",
-    "hash",
-    "status",
-    "mode",
-    "latent_dim",
-    "levels",
-    "lambda_d",
-    "lambda_p",
-    "lambda_c",
-    "step",
-    "rate_bits",
-    "coded_bits",
-    "entropy_bits",
-    "mse",
-    "w1",
-    "w1_critic",
-    "ce_bits",
-    "acc",
-    "acc_heldout",
-    "train_seconds",
-    "train_cpu_seconds",
-)
+    ("preset", "hash", "status", "mode", "latent_dim", "levels", "lambda_d", "lambda_p",
+     "lambda_c", "step")
+    + tuple(c for c in METRIC_COLUMNS if c not in ("step", "split", "n_images",
+                                                   "joint_entropy_bits"))
+    + ("train_seconds", "train_cpu_seconds")
+)  # fmt: skip
 
 
 def listing_row(config: RunConfig) -> dict[str, Any]:

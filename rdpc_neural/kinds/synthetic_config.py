@@ -34,7 +34,14 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from ..core.schema import ConfigBase, check_bool, check_float, check_int
+from ..core.schema import (
+    ConfigBase,
+    check_bool,
+    check_choice,
+    check_float,
+    check_int,
+    check_loss_weights,
+)
 
 __all__ = [
     "KIND",
@@ -227,17 +234,8 @@ class SyntheticConfig(ConfigBase):
             raise ValueError("`depth` must be >= 1 when `skip` is false; got 0.")
         check_int("density_bins", self.density_bins, 2)
         check_int("density_hidden", self.density_hidden, 0)
-        for name in ("lambda_d", "lambda_p", "lambda_c"):
-            check_float(name, getattr(self, name), 0.0)
-        if self.lambda_d == 0 and self.lambda_p == 0 and self.lambda_c == 0:
-            raise ValueError(
-                "at least one of `lambda_d`, `lambda_p`, `lambda_c` must be > 0; got all 0."
-            )
-        if self.grad_mode not in SYNTHETIC_GRAD_MODES:
-            raise ValueError(
-                f"`grad_mode` must be one of {', '.join(map(repr, SYNTHETIC_GRAD_MODES))}; "
-                f"got {self.grad_mode!r}."
-            )
+        check_loss_weights(self, ("lambda_d", "lambda_p", "lambda_c"))
+        check_choice("grad_mode", self.grad_mode, SYNTHETIC_GRAD_MODES)
         check_int("steps", self.steps, 1)
         check_int("batch_size", self.batch_size, 2)
         check_float("lr", self.lr, 0.0, low_open=True)
