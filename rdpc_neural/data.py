@@ -23,11 +23,14 @@ from __future__ import annotations
 import gzip
 import hashlib
 import os
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
+
+from rdpc_common.errors import FileProblem
 
 __all__ = [
     "DataNotFoundError",
@@ -104,24 +107,35 @@ def read_idx(path: str | os.PathLike[str], *, expected_md5: str | None = None) -
     If `expected_md5` is given, the MD5 of the uncompressed bytes must match.
     """
     path = Path(path)
+    remedy = (
+        "delete it and run again to download a fresh copy (where the network allows), or put a "
+        "good copy of the official file there"
+    )
     opener = gzip.open if path.suffix == ".gz" else open
-    with opener(path, "rb") as f:
-        raw = f.read()
+    try:
+        with opener(path, "rb") as f:
+            raw = f.read()
+    except (EOFError, gzip.BadGzipFile, zlib.error) as exc:
+        raise FileProblem(
+            f"{path} is corrupt ({type(exc).__name__}: {exc or 'truncated'}); {remedy}."
+        ) from exc
     if expected_md5 is not None:
         got = hashlib.md5(raw).hexdigest()
         if got != expected_md5:
-            raise ValueError(
+            raise FileProblem(
                 f"{path}: MD5 of the uncompressed data is {got}, expected {expected_md5} "
-                "(corrupt or not the official file)."
+                f"(corrupt or not the official file); {remedy}."
             )
     if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] != 0x08:
-        raise ValueError(f"{path}: not an unsigned-byte IDX file (bad magic {raw[:4]!r}).")
+        raise FileProblem(f"{path}: not an unsigned-byte IDX file (bad magic {raw[:4]!r}).")
     ndim = raw[3]
     header = 4 + 4 * ndim
     dims = tuple(int(v) for v in np.frombuffer(raw, dtype=">u4", count=ndim, offset=4))
     data = np.frombuffer(raw, dtype=np.uint8, offset=header)
     if data.size != int(np.prod(dims)):
-        raise ValueError(f"{path}: header says {dims} ({np.prod(dims)} bytes), found {data.size}.")
+        raise FileProblem(
+            f"{path}: header says {dims} ({np.prod(dims)} bytes), found {data.size}; {remedy}."
+        )
     return data.reshape(dims)
 
 
@@ -152,7 +166,12 @@ def _missing_message(dataset: str, root: Path, expected: list[Path], reason: str
 
 
 def _try_torchvision_download(dataset: str, root: Path) -> str | None:
-    """Attempt a torchvision download into `root`; return an error text, None on success."""
+    """Attempt a torchvision download into `root`; return an error text, None on success.
+
+    A failed download leaves no empty folders behind (torchvision creates ``MNIST/raw``
+    before it fetches anything)."""
+    existed = {p for p in (root, root / "MNIST", root / "MNIST" / "raw", root / "svhn")
+               if p.exists()}  # fmt: skip
     try:
         import torchvision.datasets as tvd
 
@@ -163,6 +182,9 @@ def _try_torchvision_download(dataset: str, root: Path) -> str | None:
             for split in ("train", "test"):
                 tvd.SVHN(str(root / "svhn"), split=split, download=True)
     except Exception as exc:  # no network, mirror down, permission, ...
+        for folder in (root / "MNIST" / "raw", root / "MNIST", root / "svhn", root):
+            if folder not in existed and folder.is_dir() and not any(folder.iterdir()):
+                folder.rmdir()
         return f"download failed: {type(exc).__name__}: {exc}"
     return None
 
@@ -224,15 +246,23 @@ def load_svhn_mat(path: str | os.PathLike[str]) -> tuple[torch.Tensor, torch.Ten
     """
     from scipy.io import loadmat
 
-    mat = loadmat(str(path))
+    try:
+        mat = loadmat(str(path))
+    except (ValueError, TypeError, OSError) as exc:  # scipy's MatReadError is a ValueError
+        if isinstance(exc, FileNotFoundError):
+            raise
+        raise FileProblem(
+            f"{path} is corrupt or not a MATLAB file ({type(exc).__name__}: {exc}); delete it "
+            "and put a good copy of the official SVHN file there."
+        ) from exc
     if "X" not in mat or "y" not in mat:
-        raise ValueError(f"{path}: expected variables 'X' and 'y'; found {sorted(mat)}.")
+        raise FileProblem(f"{path}: expected variables 'X' and 'y'; found {sorted(mat)}.")
     x = np.asarray(mat["X"])
     y = np.asarray(mat["y"]).reshape(-1).astype(np.int64)
     if x.ndim != 4 or x.shape[:3] != (32, 32, 3) or x.shape[3] != y.size:
-        raise ValueError(f"{path}: `X` must be 32x32x3xN with N = len(y); got {x.shape}.")
+        raise FileProblem(f"{path}: `X` must be 32x32x3xN with N = len(y); got {x.shape}.")
     if y.size and (y.min() < 0 or y.max() > 10):
-        raise ValueError(f"{path}: labels must be in 0..10; got {y.min()}..{y.max()}.")
+        raise FileProblem(f"{path}: labels must be in 0..10; got {y.min()}..{y.max()}.")
     y[y == 10] = 0
     images = torch.from_numpy(np.ascontiguousarray(x.transpose(3, 2, 0, 1)).astype(np.float32))
     return images / 255.0, torch.from_numpy(y)

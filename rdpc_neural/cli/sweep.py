@@ -54,7 +54,7 @@ def sweep(args: argparse.Namespace, kind: str | None = None) -> int:
     print(
         f"preset {args.preset}: {plan.total} runs, {plan.skipped} finished, "
         f"{plan.total - plan.skipped} to run"
-        + (f" ({todo} jobs with --limit {args.limit})" if args.limit is not None else "")
+        + (f" ({todo} now, --limit {args.limit})" if args.limit is not None else "")
         + f" -> {root / args.preset}",
         file=sys.stderr,
     )

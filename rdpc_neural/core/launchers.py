@@ -5,6 +5,9 @@ through :func:`rdpc_neural.core.job.run_job` in dependency order, and returns a
 :class:`LaunchOutcome`. Cluster engines (Ray, Slurm) plug in as other entries of
 :data:`LAUNCHERS` with the same interface.
 
+A failed run is recorded and the others go on; a failed prerequisite (missing data, a bad
+cache folder) stops the launch with its error, since every run depends on it.
+
 The local pool leaves no orphans:
 
 * each worker watches its parent; when the parent dies (even by SIGKILL) the worker stops at
@@ -195,6 +198,8 @@ class LocalLauncher:
                             out.finished.append(job.id)
                         on_done(job, True)
                     except Exception as exc:  # keep going; reported at the end
+                        if not job.is_run:
+                            raise  # a prerequisite (data, classifiers) fails every run alike
                         out.failed[job.id] = _failure(exc)
                         on_done(job, False)
         finally:
@@ -250,6 +255,8 @@ class LocalLauncher:
                             if job.is_run:
                                 out.finished.append(job.id)
                             on_done(job, True)
+                        elif not job.is_run:
+                            raise exc  # a prerequisite (data, classifiers) fails every run
                         else:
                             out.failed[job.id] = _failure(exc)
                             on_done(job, False)
