@@ -185,7 +185,12 @@ def build_synthetic_codec(config: SyntheticConfig) -> SyntheticCodec:
 
 # ------------------------------------------------------------------------------- losses
 def _entropy_bits(p: torch.Tensor) -> torch.Tensor:
-    out: torch.Tensor = -torch.special.xlogy(p, p) / _LN2
+    # -p log2 p, with a zero gradient where p == 0 (a deterministic label position: S = X
+    # when eps = 0): the derivative log p + 1 is -inf there and 0 * inf would make the whole
+    # step NaN. The double `where` keeps values and gradients bit-identical wherever p > 0.
+    positive = p > 0
+    safe = torch.where(positive, p, torch.ones_like(p))
+    out: torch.Tensor = torch.where(positive, -torch.special.xlogy(safe, safe) / _LN2, 0.0)
     return out
 
 
