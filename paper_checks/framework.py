@@ -323,10 +323,10 @@ def report_dict(
     records: Sequence[CheckRecord], profile: Profile, total_seconds: float
 ) -> dict[str, Any]:
     """The JSON report: profile, overall consistency and one entry per check."""
-    from rdpc import __version__
+    from rdpc_common.provenance import package_version
 
     return {
-        "rdpc_version": __version__,
+        "rdpc_version": package_version(),
         "profile": profile.name,
         "seed": profile.seed,
         "total_seconds": total_seconds,
