@@ -185,7 +185,8 @@ def _try_torchvision_download(dataset: str, root: Path) -> str | None:
         for folder in (root / "MNIST" / "raw", root / "MNIST", root / "svhn", root):
             if folder not in existed and folder.is_dir() and not any(folder.iterdir()):
                 folder.rmdir()
-        return f"download failed: {type(exc).__name__}: {exc}"
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        return f"download failed: {type(exc).__name__}: {first}"
     return None
 
 

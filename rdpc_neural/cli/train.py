@@ -70,8 +70,9 @@ def _base_config(args: argparse.Namespace) -> Any:
 
 def run(args: argparse.Namespace) -> int:
     from ..core.registry import config_hash
+    from ..core.schema import apply_to_all
 
-    config = _base_config(args).with_overrides(args.overrides)
+    (config,) = apply_to_all([_base_config(args)], args.overrides)
     preset = args.preset or "custom"
     if args.print_config:
         print(json.dumps(config.to_dict(), indent=2, sort_keys=True))

@@ -24,7 +24,7 @@ from typing import Any
 
 from .registry import ExperimentKind, config_hash, get_kind, get_preset
 from .rundir import check_folder_name, find_run_dir
-from .schema import parse_override
+from .schema import apply_to_all, parse_override
 
 __all__ = ["Job", "Plan", "plan_sweep", "matches"]
 
@@ -138,7 +138,7 @@ def plan_sweep(
     check_folder_name(preset)
     p = get_preset(preset)
     kind = get_kind(p.kind)
-    configs = [c.with_overrides(overrides) for c in p.configs()]
+    configs = apply_to_all(p.configs(), overrides)
     configs = [c for c in configs if matches(c, only)]
     if len({config_hash(c) for c in configs}) != len(configs):
         raise ValueError(f"preset {preset!r} with these overrides has duplicate runs.")

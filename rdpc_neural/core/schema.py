@@ -40,6 +40,7 @@ __all__ = [
     "parse_override",
     "canonical_identity",
     "apply_overrides",
+    "apply_to_all",
     "identity_hash",
     "HASH_LENGTH",
 ]
@@ -200,6 +201,11 @@ class ConfigBase:
 
     OVERRIDE_ALIASES: typing.ClassVar[Mapping[str, str]] = {}
 
+    def accepts_override(self, key: str) -> bool:
+        """False for a shorthand key that does not apply to this config (and is then left
+        out by :meth:`with_overrides`); True otherwise."""
+        return True
+
     def replace(self, **changes: Any) -> Self:
         """A copy with `changes` applied (validated again)."""
         return dataclasses.replace(self, **changes)  # type: ignore[type-var]
@@ -244,7 +250,17 @@ def apply_overrides(config: Any, overrides: Iterable[str | tuple[str, Any]]) -> 
     >>> apply_overrides(RunConfig(), ["levels=3", "classifier.epochs=2"]).classifier.epochs
     2
     """
-    return config.with_overrides(overrides)
+    return apply_to_all([config], overrides)[0]
+
+
+def apply_to_all(configs: Sequence[Any], overrides: Iterable[str | tuple[str, Any]]) -> list[Any]:
+    """`overrides` applied to every config; a key that applies to none of them (e.g. the
+    binary parameter ``p`` on Gaussian runs only) is a ``ValueError``."""
+    items = [parse_override(o) if isinstance(o, str) else o for o in overrides]
+    for key, value in items:
+        if configs and not any(c.accepts_override(key) for c in configs):
+            raise ValueError(f"`--set {key}={value}` applies to none of the runs.")
+    return [c.with_overrides(items) for c in configs]
 
 
 # ------------------------------------------------------------------------------- identity

@@ -284,7 +284,9 @@ class SyntheticConfig(ConfigBase):
     def with_overrides(self, overrides: Iterable[str | tuple[str, Any]]) -> SyntheticConfig:
         """As :meth:`ConfigBase.with_overrides`; ``source=binary`` switches the source (with
         that source's default parameters), and ``p=0.2`` is short for
-        ``source.params.p=0.2`` (likewise ``eps``, ``var_x``, ``var_s``, ``cov``).
+        ``source.params.p=0.2`` (likewise ``eps``, ``var_x``, ``var_s``, ``cov``); a
+        shorthand for the other source's parameter leaves this run as it is (so that
+        ``--set p=0.2`` on a preset changes its binary runs).
 
         >>> SyntheticConfig().with_overrides(["source=binary", "p=0.2"]).source.params
         {'p': 0.2, 'eps': 0.1}
@@ -292,12 +294,20 @@ class SyntheticConfig(ConfigBase):
         from ..core.schema import parse_override
 
         items: list[tuple[str, Any]] = []
+        source = self.source.name
         for item in overrides:
             key, value = parse_override(item) if isinstance(item, str) else item
             if key == "source" and isinstance(value, str):
                 value = {"name": value, "params": dict(SOURCE_DEFAULTS.get(value, {}))}
+                source = value["name"]
+            if key in self.OVERRIDE_ALIASES and key not in SOURCE_DEFAULTS.get(source, {}):
+                continue  # the other source's parameter: not this run's
             items.append((key, value))
         return super().with_overrides(items)
+
+    def accepts_override(self, key: str) -> bool:
+        """``p``/``eps`` apply to binary runs, ``var_x``/``var_s``/``cov`` to Gaussian runs."""
+        return key not in self.OVERRIDE_ALIASES or key in self.source.params
 
     OVERRIDE_ALIASES: ClassVar[Mapping[str, str]] = {
         k: f"source.params.{k}" for params in SOURCE_DEFAULTS.values() for k in params
