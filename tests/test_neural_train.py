@@ -198,3 +198,25 @@ def test_svhn_pipeline_on_a_tiny_mat_file(tmp_path) -> None:
     final = result.final
     assert result.finished and final["n_images"] == 120 and final["rate_bits"] == 12.0
     assert 0 < final["mse"] < 1 and 0 <= final["acc_heldout"] <= 1
+
+
+def test_the_coding_model_is_fitted_on_training_symbols(env, tmp_path, monkeypatch) -> None:
+    """coded_bits codes the test symbols with a model fitted on the *training* symbols: a
+    model fitted on the test symbols themselves would understate the rate."""
+    from rdpc_neural import entropy
+
+    calls = []
+    real = entropy.coded_bits_per_item
+
+    def spy(train, test, levels, **kw):
+        calls.append((train, test))
+        return real(train, test, levels, **kw)
+
+    monkeypatch.setattr(entropy, "coded_bits_per_item", spy)
+    cfg = tiny_config(seed=11)
+    result = train_run(cfg, tmp_path, "fit", task=env["task"])
+    ((train_sym, test_sym),) = calls
+    splits = env["task"].splits
+    assert len(train_sym) == len(splits.x_train) and len(test_sym) == len(splits.x_test)
+    assert result.final["coded_bits"] == real(train_sym, test_sym, cfg.levels)
+    assert result.final["coded_bits"] > real(test_sym, test_sym, cfg.levels)
