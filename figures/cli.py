@@ -12,6 +12,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from rdpc_theory.atomic_io import check_output_folder
+
 __all__ = ["configure", "run"]
 
 
@@ -74,10 +76,34 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Draw the selected set; print the files written."""
+    """Draw the selected set; print the files written.
+
+    Exit status: 0 drawn, 1 nothing to draw or an output folder that cannot be written
+    (one line naming it), 2 usage error.
+    """
     if args.figure_set is None:
         print("rdpc figures: error: choose a set: theory, mnist, overlay", file=sys.stderr)
         return 2
+    prog = f"rdpc figures {args.figure_set}"
+    grid = getattr(args, "grid", None)
+    if grid is not None and grid < 3:
+        print(f"{prog}: error: `--grid` must be an integer >= 3; got {grid}.", file=sys.stderr)
+        return 2
+    try:
+        check_output_folder(args.out)
+    except OSError as exc:
+        print(f"{prog}: error: --out {exc.filename!s}: {exc.strerror}", file=sys.stderr)
+        return 1
+    try:
+        return _draw(args)
+    except OSError as exc:  # a file the figures read or write: named, no traceback
+        if exc.filename is None:
+            raise
+        print(f"{prog}: error: {exc.filename!s}: {exc.strerror or exc}", file=sys.stderr)
+        return 1
+
+
+def _draw(args: argparse.Namespace) -> int:
     if args.figure_set == "theory":
         from .theory import theory_figures  # matplotlib only when drawing
 
