@@ -130,6 +130,5 @@ def broadcast_named(**arrays: FloatArray) -> tuple[FloatArray, ...]:
         names = ", ".join(f"`{k}`" for k in arrays)
         shapes = ", ".join(f"`{k}` {np.shape(v)}" for k, v in arrays.items())
         raise ValueError(
-            f"{names} must have shapes that broadcast together (numpy rules); "
-            f"got shapes {shapes}."
+            f"{names} must have shapes that broadcast together (numpy rules); got shapes {shapes}."
         ) from None

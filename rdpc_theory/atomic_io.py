@@ -105,4 +105,6 @@ def _check_ancestor_writable(folder: Path, target: Path) -> None:
             errno.ENOTDIR, f"{str(existing)!r} is a file, not a folder", str(target)
         )
     if not os.access(existing, os.W_OK | os.X_OK):
-        raise PermissionError(errno.EACCES, f"no permission to write in {str(existing)!r}", str(target))
+        raise PermissionError(
+            errno.EACCES, f"no permission to write in {str(existing)!r}", str(target)
+        )

@@ -29,7 +29,13 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy.special import lambertw
 
-from ._validation import broadcast_named, check_choice, check_covariance, check_interval, check_scalar
+from ._validation import (
+    broadcast_named,
+    check_choice,
+    check_covariance,
+    check_interval,
+    check_scalar,
+)
 from .units import from_nats, log_base
 
 __all__ = ["GaussianSource", "PERCEPTIONS"]
