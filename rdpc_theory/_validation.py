@@ -18,6 +18,7 @@ __all__ = [
     "check_choice",
     "check_covariance",
     "broadcast_named",
+    "check_shape",
 ]
 
 FloatArray = NDArray[np.float64]
@@ -132,3 +133,15 @@ def broadcast_named(**arrays: FloatArray) -> tuple[FloatArray, ...]:
         raise ValueError(
             f"{names} must have shapes that broadcast together (numpy rules); got shapes {shapes}."
         ) from None
+
+
+def check_shape(name: str, shape: object) -> tuple[int, ...]:
+    """Validate an array shape: a non-negative int or a tuple of them."""
+    dims = shape if isinstance(shape, tuple) else (shape,)
+    if not all(
+        isinstance(n, int | np.integer) and not isinstance(n, bool) and n >= 0 for n in dims
+    ):
+        raise ValueError(
+            f"`{name}` must be a non-negative integer or a tuple of them; got {shape!r}."
+        )
+    return tuple(int(n) for n in dims)

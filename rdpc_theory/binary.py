@@ -28,7 +28,7 @@ from numpy.typing import ArrayLike, NDArray
 from scipy.optimize import elementwise
 from scipy.special import entr
 
-from ._validation import broadcast_named, check_interval, check_scalar
+from ._validation import broadcast_named, check_interval, check_scalar, check_shape
 from .entropy import binary_entropy_inv_nats, binary_entropy_nats
 from .units import from_nats, log_base
 
@@ -122,6 +122,7 @@ class BinarySource:
         >>> x.shape, s.shape
         ((2, 3), (2, 3))
         """
+        shape = check_shape("shape", shape)
         gen = np.random.default_rng(rng)
         x = (gen.random(shape) < self.p).astype(np.int8)
         noise = (gen.random(shape) < self.eps).astype(np.int8)

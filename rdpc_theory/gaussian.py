@@ -35,6 +35,7 @@ from ._validation import (
     check_covariance,
     check_interval,
     check_scalar,
+    check_shape,
 )
 from .units import from_nats, log_base
 
@@ -140,6 +141,7 @@ class GaussianSource:
         >>> x.shape
         (4,)
         """
+        shape = check_shape("shape", shape)
         gen = np.random.default_rng(rng)
         x = gen.normal(0.0, math.sqrt(self.var_x), shape)
         w = gen.normal(0.0, math.sqrt(self.var_s_given_x), shape)
