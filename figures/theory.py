@@ -60,6 +60,7 @@ __all__ = [
     "draw_contour",
     "color_limit",
     "theory_figures",
+    "build_theory_figures",
 ]
 
 #: The paper's theory-figure source: sigma_X^2 = 1, sigma_S^2 = 0.5, rho = 0.9.
@@ -380,22 +381,28 @@ def theory_figures(
         Unit of rates and C: ``None``/``"paper"``: :data:`DEFAULT_UNITS` (Gaussian in nats,
         binary in bits); ``"bits"`` or ``"nats"``: every source in that unit.
     """
+    written: list[Path] = []
+    with paper_style():
+        for name, fig in build_theory_figures(grid=grid, unit=unit).items():
+            written += save_figure(fig, out_dir, name, formats)
+    return written
+
+
+def build_theory_figures(*, grid: int = 241, unit: str | None = None) -> dict[str, Any]:
+    """The theory figures as matplotlib figures, by file stem (see :func:`theory_figures`).
+
+    Call inside :func:`figures.style.paper_style` for the saved look.
+    """
     if int(grid) != grid or grid < 5:
         raise ValueError(f"`grid` must be an integer >= 5; got {grid!r}.")
     units = resolve_units(unit)
     gauss = gaussian_panels(grid, unit=units["gaussian"])
     binary = binary_panels(grid, unit=units["binary"])
-    written: list[Path] = []
-    with paper_style():
-        written += save_figure(
-            _pair_figure([gauss["rdc"], gauss["rpc"]]), out_dir, "gaussian_rdc_rpc", formats
-        )
-        written += save_figure(
-            _pair_figure([binary["rdc"], binary["rpc"]]), out_dir, "binary_rdc_rpc", formats
-        )
-        written += save_figure(
-            _pair_figure([gauss["rdp"], binary["rdp"]]), out_dir, "rdp_comparison", formats
-        )
-        for panel in (*gauss.values(), *binary.values()):
-            written += save_figure(_single_figure(panel), out_dir, f"{panel.name}_contour", formats)
-    return written
+    figs = {
+        "gaussian_rdc_rpc": _pair_figure([gauss["rdc"], gauss["rpc"]]),
+        "binary_rdc_rpc": _pair_figure([binary["rdc"], binary["rpc"]]),
+        "rdp_comparison": _pair_figure([gauss["rdp"], binary["rdp"]]),
+    }
+    for panel in (*gauss.values(), *binary.values()):
+        figs[f"{panel.name}_contour"] = _single_figure(panel)
+    return figs
