@@ -8,7 +8,7 @@
 
 Rows come from :func:`rdpc_neural.results.runs_table` (torch-free), i.e. only from the
 files in the run directories.  The paper's approximate read-off ranges (Wang, Wu, Ma,
-Zhang, IEEE JSAC 2025, arXiv:2405.04144, Sec. VI, Figs. 9-10; values in
+Zhang, IEEE JSAC 2025, arXiv:2405.04144, Figs. 9(a), 9(b), 10(a); values in
 ``docs/references.md``) are drawn as shaded bands, each labelled with its rate.  Our W1 is
 the exact empirical W1 between test images and reconstructions (Euclidean distance between
 images with pixels in [0, 1]); the paper's W1 axis is a critic estimate on another scale, so

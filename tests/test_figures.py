@@ -60,8 +60,8 @@ def test_pdf_output(tmp_path: Path) -> None:
 
 
 def test_paper_contour_corner_and_units() -> None:
-    # REFERENCE.md: the R = 0.6 nats contour of the Gaussian RDC map turns at
-    # D = 0.3012, C = 0.6550 (sigma_X^2 = 1, sigma_S^2 = .5, rho = .9).
+    # Wang et al. (JSAC 2025, arXiv:2405.04144, Sec. IV; docs/references.md): the R = 0.6 nats
+    # contour of the Gaussian RDC map turns at D = 0.3012, C = 0.6550 (σ_X² = 1, σ_S² = .5, ρ = .9).
     panel = gaussian_panels(181)["rdc"]
     assert panel.unit == "nats" and "nats" in panel.zlabel and "nats" in panel.xlabel
     assert GAUSSIAN_LEVELS_NATS == pytest.approx(np.arange(0.3, 2.11, 0.3))
