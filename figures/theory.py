@@ -1,14 +1,15 @@
 """Theory figures: RDC, RPC and RDP surfaces and contour maps for the Gaussian and binary models.
 
-Reproduces the RDPC paper's theory figure (Wang, Wu, Ma, Zhang, "Rate-Distortion-Perception-
-Classification Tradeoff", IEEE JSAC 2025, arXiv:2405.04144, Sec. IV: Gaussian RDC and RPC, sigma_X^2 = 1, sigma_S^2 = 0.5, rho = 0.9, contour levels R = 0.3 ... 2.1) with the
-units the values really have: **nats** (the paper's colour bar says bits, but its plotted
-values are nats: the R = 0.6 contour turns at D = 0.3012 = e^{-1.2}, see
+Reproduces the RDPC paper's theory figure (Wang, Wu, Ma, Zhang, "Rate-Distortion-
+Perception-Classification Tradeoff", IEEE JSAC 2025, arXiv:2405.04144, Sec. IV: Gaussian
+RDC and RPC, sigma_X^2 = 1, sigma_S^2 = 0.5, rho = 0.9, contour levels R = 0.3 ... 2.1)
+with the units the values really have: **nats** (the paper's colour bar says bits, but its
+plotted values are nats: the R = 0.6 contour turns at D = 0.3012 = e^{-1.2}, see
 ``docs/references.md``).  Adds the same pair for the binary model (p = 0.3, eps = 0.1,
 bits) and RDP maps of both models for comparison.
 
 Units: one per source in every figure (:data:`DEFAULT_UNITS`: Gaussian in nats as in the
-paper, binary in bits); ``units=`` (CLI ``--unit bits`` / ``--unit nats``) draws every source
+paper, binary in bits); ``unit=`` (CLI ``--unit bits`` / ``--unit nats``) draws every source
 in one unit instead.  Rates, C and every axis carry their unit in the label.
 
 Every number drawn comes from :class:`rdpc_theory.GaussianSource` or

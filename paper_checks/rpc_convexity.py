@@ -2,8 +2,9 @@
 
     R(D, P) is convex (Blau & Michaeli 2019) and R(D, C) is convex (Wang et al.); the
     question is whether R(P, C) is jointly convex too.  It is not: a binary counterexample
-    (docs/references.md, "Findings"; not a claim of the paper): p = .3, eps = .1, R(.125, .89) = 0.0564299, R(.05, .92) = 0.00795496,
-    midpoint R(.0875, .905) = 0.0323669 > average.
+    (docs/references.md, "Findings"; not a claim of the paper): p = .3, eps = .1,
+    R(.125, .89) = 0.0564299, R(.05, .92) = 0.00795496, midpoint R(.0875, .905) = 0.0323669
+    > average.
 
 The usual channel-mixing proof needs the constraint set to be convex in the channel;
 H(S|X̂) is concave in it, so the proof does not apply.  The check runs midpoint tests on
