@@ -323,10 +323,21 @@ def report_dict(
     records: Sequence[CheckRecord], profile: Profile, total_seconds: float
 ) -> dict[str, Any]:
     """The JSON report: profile, overall consistency and one entry per check."""
+    import platform
+    from importlib import metadata
+
     from rdpc import __version__
+
+    def version(package: str) -> str | None:
+        try:
+            return metadata.version(package)
+        except metadata.PackageNotFoundError:
+            return None
 
     return {
         "rdpc_version": __version__,
+        "versions": {"python": platform.python_version(),
+                     **{p: version(p) for p in ("numpy", "scipy", "cvxpy", "sympy")}},  # fmt: skip
         "profile": profile.name,
         "seed": profile.seed,
         "total_seconds": total_seconds,
