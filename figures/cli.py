@@ -1,8 +1,9 @@
 """``rdpc figures SET --out DIR``: draw a set of figures (PNG and PDF).
 
 Sets: ``theory`` (RDC/RPC/RDP surfaces and contour maps, Gaussian in nats, binary in
-bits; see :mod:`figures.theory`), ``mnist`` (the paper's Figs. 9-11 and the
-universal-vs-end-to-end comparison from run directories; see :mod:`figures.mnist`) and
+bits, or ``--unit bits|nats`` for one unit throughout; see :mod:`figures.theory`),
+``mnist`` (the paper's Figs. 9-11 and the universal-vs-end-to-end comparison from run
+directories; see :mod:`figures.mnist`) and
 ``overlay`` (neural codecs on the theoretical sources over the theory maps, rate vs bound;
 see :mod:`figures.overlay`).
 """
@@ -12,7 +13,15 @@ from __future__ import annotations
 import argparse
 import sys
 
+from rdpc_common.atomic import check_output_folder
+
 __all__ = ["configure", "run"]
+
+UNIT_CHOICES = ("paper", "bits", "nats")
+UNIT_HELP = (
+    "unit of rates and C: paper = Gaussian in nats (as the paper's figure), binary in bits; "
+    "bits or nats = every source in that unit"
+)
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -25,6 +34,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     )
     theory.add_argument("--out", default="results/figures", help="output folder")
     theory.add_argument("--grid", type=int, default=241, help="points per axis of each map")
+    theory.add_argument("--unit", choices=UNIT_CHOICES, default="paper", help=UNIT_HELP)
     theory.add_argument(
         "--format",
         nargs="+",
@@ -63,6 +73,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
                          help="only this preset folder (default: every synthetic run)")  # fmt: skip
     overlay.add_argument("--out", default="results/figures", help="output folder")
     overlay.add_argument("--grid", type=int, default=201, help="points per axis of each map")
+    overlay.add_argument("--unit", choices=UNIT_CHOICES, default="paper", help=UNIT_HELP)
     overlay.add_argument(
         "--format",
         nargs="+",
@@ -74,14 +85,38 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Draw the selected set; print the files written."""
+    """Draw the selected set; print the files written.
+
+    Exit status: 0 drawn, 1 nothing to draw or an output folder that cannot be written
+    (one line naming it), 2 usage error.
+    """
     if args.figure_set is None:
         print("rdpc figures: error: choose a set: theory, mnist, overlay", file=sys.stderr)
         return 2
+    prog = f"rdpc figures {args.figure_set}"
+    grid = getattr(args, "grid", None)
+    if grid is not None and grid < 5:
+        print(f"{prog}: error: `--grid` must be an integer >= 5; got {grid}.", file=sys.stderr)
+        return 2
+    try:
+        check_output_folder(args.out)
+    except OSError as exc:
+        print(f"{prog}: error: --out {exc.filename!s}: {exc.strerror}", file=sys.stderr)
+        return 1
+    try:
+        return _draw(args)
+    except OSError as exc:  # a file the figures read or write: named, no traceback
+        if exc.filename is None:
+            raise
+        print(f"{prog}: error: {exc.filename!s}: {exc.strerror or exc}", file=sys.stderr)
+        return 1
+
+
+def _draw(args: argparse.Namespace) -> int:
     if args.figure_set == "theory":
         from .theory import theory_figures  # matplotlib only when drawing
 
-        for path in theory_figures(args.out, grid=args.grid, formats=args.formats):
+        for path in theory_figures(args.out, grid=args.grid, formats=args.formats, unit=args.unit):
             print(path)
         return 0
     if args.figure_set == "mnist":
@@ -99,7 +134,7 @@ def run(args: argparse.Namespace) -> int:
         from .overlay import overlay_figures
 
         paths = overlay_figures(args.runs_dir, args.out, preset=args.preset, grid=args.grid,
-                                formats=args.formats)  # fmt: skip
+                                formats=args.formats, unit=args.unit)  # fmt: skip
         if not paths:
             where = f"{args.runs_dir}/{args.preset}" if args.preset else args.runs_dir
             print(f"rdpc figures overlay: no finished synthetic runs under {where} "

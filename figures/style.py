@@ -14,10 +14,13 @@ from pathlib import Path
 from typing import Any
 
 import matplotlib
+import numpy as np
 
 matplotlib.use("Agg")  # files only; never needs a display
 
 import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.collections import PathCollection  # noqa: E402
+from matplotlib.transforms import Bbox  # noqa: E402
 
 from rdpc_common.atomic import atomic_write  # noqa: E402
 
@@ -28,6 +31,8 @@ __all__ = [
     "CMAP",
     "paper_style",
     "save_figure",
+    "mark_contour_labels",
+    "declutter",
 ]
 
 COLUMN_WIDTH_IN = 3.4
@@ -72,6 +77,8 @@ def save_figure(
 ) -> list[Path]:
     """Write `fig` as ``out_dir/name.<fmt>`` for each format, atomically; close it.
 
+    Contour labels that would collide are dropped first (:func:`declutter`).
+
     Returns
     -------
     list of pathlib.Path
@@ -80,6 +87,7 @@ def save_figure(
     bad = [f for f in formats if f not in ("png", "pdf", "svg")]
     if bad:
         raise ValueError(f"`formats` must be among 'png', 'pdf', 'svg'; got {bad[0]!r}.")
+    declutter(fig)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     paths = []
@@ -94,3 +102,73 @@ def save_figure(
         paths.append(target)
     plt.close(fig)
     return paths
+
+
+_CONTOUR_LABEL = "rdpc-contour-label"
+
+
+def mark_contour_labels(texts: Sequence[Any]) -> None:
+    """Mark contour labels (from ``ax.clabel(..., inline=False)``) for :func:`declutter`.
+
+    They get a dark translucent box, so that a label reads on its white line without
+    cutting a gap into it (a dropped label then leaves an unbroken line).
+    """
+    for t in texts:
+        t.set_gid(_CONTOUR_LABEL)
+        t.set_bbox({"boxstyle": "round,pad=0.12", "fc": "0.15", "alpha": 0.55, "ec": "none"})
+
+
+def declutter(fig: Any) -> int:
+    """Hide contour labels that overlap another label, a marker, a text or a legend.
+
+    Runs the final layout first (``draw_without_rendering``), so the overlaps are those of
+    the saved file.  Labels outside their axes are hidden too.  Returns how many it hid.
+    """
+    labelled = [ax for ax in fig.axes if any(t.get_gid() == _CONTOUR_LABEL for t in ax.texts)]
+    if not labelled:
+        return 0
+    fig.draw_without_rendering()
+    renderer = fig.canvas.get_renderer()
+    hidden = 0
+    for ax in labelled:
+        obstacles = _obstacles(ax, renderer)
+        frame = ax.get_window_extent(renderer)
+        kept: list[Bbox] = []
+        for t in (t for t in ax.texts if t.get_gid() == _CONTOUR_LABEL):
+            box = t.get_window_extent(renderer).expanded(1.1, 1.2)
+            inside = (
+                frame.x0 <= box.x0
+                and box.x1 <= frame.x1
+                and frame.y0 <= box.y0
+                and (box.y1 <= frame.y1)
+            )
+            if not inside or any(box.overlaps(o) for o in (*obstacles, *kept)):
+                t.set_visible(False)
+                hidden += 1
+            else:
+                kept.append(box)
+    return hidden
+
+
+def _obstacles(ax: Any, renderer: Any) -> list[Bbox]:
+    """Display-space boxes of what a contour label must not cover."""
+    boxes = []
+    scale = ax.figure.dpi / 72.0
+    for coll in ax.collections:
+        if not isinstance(coll, PathCollection):
+            continue
+        offsets = np.asarray(coll.get_offsets())
+        if not len(offsets):
+            continue
+        points = coll.get_offset_transform().transform(offsets)
+        sizes = coll.get_sizes()
+        for k, (x, y) in enumerate(points):
+            r = 0.5 * float(sizes[k % len(sizes)] if len(sizes) else 20.0) ** 0.5 * scale + 1.0
+            boxes.append(Bbox.from_extents(x - r, y - r, x + r, y + r))
+    for t in ax.texts:
+        if t.get_gid() != _CONTOUR_LABEL and t.get_visible() and t.get_text():
+            boxes.append(t.get_window_extent(renderer))
+    legend = ax.get_legend()
+    if legend is not None:
+        boxes.append(legend.get_window_extent(renderer))
+    return boxes

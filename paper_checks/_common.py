@@ -38,7 +38,7 @@ FloatArray = NDArray[np.float64]
 #: Closed forms and their root finders agree with themselves to ~1e-15; allow round-off.
 CLOSED_FORM_TOL = 1e-10
 
-#: The binary source of REFERENCE.md's known values (p = .3, eps = .1).
+#: The binary source of the reference values in docs/references.md (p = .3, eps = .1).
 PAPER_BINARY = BinarySource(p=0.3, eps=0.1)
 #: The Gaussian source of the paper's theory figure (var_x = 1, var_s = .5, rho = .9).
 PAPER_GAUSSIAN = GaussianSource(var_x=1.0, var_s=0.5, cov=0.9 * math.sqrt(0.5))

@@ -8,7 +8,8 @@ Examples::
 
 Exit status: 0 when the implementation is self-consistent (even if a paper claim
 fails: that is a finding, reported in the table), 1 when closed form, solver and brute
-force disagree beyond tolerance or a check raised, 2 on a usage error.
+force disagree beyond tolerance, a check raised or the ``--json`` file cannot be written,
+2 on a usage error.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ import argparse
 import sys
 import time
 from collections.abc import Sequence
+
+from rdpc_common.atomic import check_output_file
 
 from .framework import (
     CHECK_NAMES,
@@ -66,6 +69,12 @@ def run(args: argparse.Namespace) -> int:
             print(f"{name:24s} {module.WHERE}")
         return 0
     names = select_checks(args.only)
+    if args.json:
+        try:
+            check_output_file(args.json, create_parents=True)  # before minutes of checks
+        except OSError as exc:
+            print(f"rdpc check: error: --json {exc.filename!s}: {exc.strerror}", file=sys.stderr)
+            return 1
     profile = Profile(
         name="quick" if args.quick else "full",
         seed=args.seed,

@@ -8,8 +8,9 @@
 Every closed form in :class:`~rdpc_theory.BinarySource` and
 :class:`~rdpc_theory.GaussianSource` (rdc, rpc, rdp, rdpc; Gaussian with W2 and KL) is
 compared with the brute-force optimizer of the definition
-(:mod:`rdpc_theory.brute_force`) on parameter grids, with the known values of
-REFERENCE.md, and, when it exists, with the discrete solver.  The full profile includes
+(:mod:`rdpc_theory.brute_force`) on parameter grids, with the reference values of the
+paper's closed forms (Wang et al., JSAC 2025, arXiv:2405.04144, Secs. III-IV; listed in
+``docs/references.md``), and, when it exists, with the discrete solver.  The full profile includes
 the grid boundaries (D = 0, P = 0, C = H(S|X), C >= H(S)).  Any disagreement beyond
 tolerance is an implementation inconsistency (exit status 1).
 """
@@ -47,8 +48,8 @@ CROSS_TOL = 1e-6
 #: Discrete solver vs closed form (iterative; its own bounds are used when certified), bits.
 SOLVER_TOL = 1e-4
 
-#: REFERENCE.md values: (function, args, value), bits for binary (p=.3, eps=.1), nats for the
-#: Gaussian figure source (R = 0.6 at its contour corner).
+#: Reference values (docs/references.md): (function, args, value), bits for binary (p=.3,
+#: eps=.1), nats for the Gaussian figure source (R = 0.6 at its contour corner).
 KNOWN_VALUES: tuple[tuple[str, tuple[float, ...], float], ...] = (
     ("binary rdc", (0.05, 0.90), 0.594894),
     ("binary rdc", (0.25, 0.60), 0.563335),
@@ -228,7 +229,7 @@ def run(profile: Profile) -> CheckResult:
     if optional_module("rdpc_theory.brute_force") is None:
         return CheckResult(
             "not-checked",
-            f"REFERENCE.md known values: {'agree' if known_ok else 'DISAGREE'} "
+            f"reference values: {'agree' if known_ok else 'DISAGREE'} "
             f"({len(KNOWN_VALUES)} values); brute force (rdpc_theory.brute_force) not available, "
             "so the closed forms are not checked against the definition.",
             consistent=known_ok,
@@ -262,7 +263,7 @@ def run(profile: Profile) -> CheckResult:
         f"{count} grid points{' incl. boundaries' if not profile.quick else ''} vs brute force "
         f"from the definition (rdc, rpc, rdp, rdpc; Gaussian W2 and KL): max |error| binary "
         f"{fmt(per_model.get('binary', 0.0))}, Gaussian {fmt(per_model.get('gaussian', 0.0))} bits "
-        f"(worst: {worst_key}; tolerance {fmt(CROSS_TOL)}). REFERENCE.md values "
+        f"(worst: {worst_key}; tolerance {fmt(CROSS_TOL)}). Reference values "
         f"({len(KNOWN_VALUES)}): {'agree' if known_ok else 'DISAGREE'}; {solver_text}.{bad_text}"
     )
     return CheckResult(

@@ -3,13 +3,13 @@
 A check is a module in :mod:`paper_checks` exposing
 
 ``CLAIM``
-    The claim in one line.  Claims and their locations follow REFERENCE.md §1's summary
-    of the paper (Wang, Wu, Ma, Zhang, IEEE JSAC 2025, arXiv:2405.04144); the quoted
-    blocks in the module docstrings paraphrase that summary, they are not verbatim
-    quotations of the paper.
+    The claim in one line.  Claims and their locations follow the paper (Wang, Wu, Ma,
+    Zhang, IEEE JSAC 2025, arXiv:2405.04144; see ``docs/references.md``); the quoted
+    blocks in the module docstrings paraphrase the paper's claims, they are not verbatim
+    quotations of it.
 ``WHERE``
     Where the claim comes from (abstract, the section of the binary or Gaussian
-    theorems, or REFERENCE.md where the claim is ours, not the paper's).
+    theorems, or ``docs/references.md`` (Findings) where the claim is ours, not the paper's).
 ``run(profile) -> CheckResult``
     The verdict with the numbers that support it.
 
@@ -38,6 +38,7 @@ import importlib
 import json
 import math
 import os
+import platform
 import time
 import traceback
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -323,10 +324,14 @@ def report_dict(
     records: Sequence[CheckRecord], profile: Profile, total_seconds: float
 ) -> dict[str, Any]:
     """The JSON report: profile, overall consistency and one entry per check."""
-    from rdpc_common.provenance import package_version
+    from rdpc_common.provenance import library_versions, package_version
 
     return {
         "rdpc_version": package_version(),
+        "versions": {
+            "python": platform.python_version(),
+            **library_versions(("numpy", "scipy", "cvxpy", "sympy")),
+        },  # fmt: skip
         "profile": profile.name,
         "seed": profile.seed,
         "total_seconds": total_seconds,

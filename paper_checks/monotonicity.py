@@ -1,7 +1,8 @@
 """Claim 3: every RDPC function is non-increasing in each of its arguments.
 
     "R(D, P, C) is non-increasing in D, P and C" (each bound only enlarges the feasible
-    set of test channels as it grows; the definition in Wang et al. and REFERENCE.md §1).
+    set of test channels as it grows; the definition of R(D, P, C) in Wang et al., IEEE JSAC
+    2025, arXiv:2405.04144).
 
 Checked on dense grids for every closed form (rd, rc, rdc, rdp, rpc, rdpc; Gaussian with
 W2 and KL perception) and several sources, including infeasible regions (rate ``inf``).

@@ -1,9 +1,10 @@
 """Claim 6: is the RPC function jointly convex in (P, C), as R(D, C) is?
 
     R(D, P) is convex (Blau & Michaeli 2019) and R(D, C) is convex (Wang et al.); the
-    question is whether R(P, C) is jointly convex too.  REFERENCE.md §1 records a binary
-    counterexample: p = .3, eps = .1, R(.125, .89) = 0.0564299, R(.05, .92) = 0.00795496,
-    midpoint R(.0875, .905) = 0.0323669 > average.
+    question is whether R(P, C) is jointly convex too.  It is not: a binary counterexample
+    (docs/references.md, "Findings"; not a claim of the paper): p = .3, eps = .1,
+    R(.125, .89) = 0.0564299, R(.05, .92) = 0.00795496, midpoint R(.0875, .905) = 0.0323669
+    > average.
 
 The usual channel-mixing proof needs the constraint set to be convex in the channel;
 H(S|X̂) is concave in it, so the proof does not apply.  The check runs midpoint tests on
@@ -35,9 +36,9 @@ from .framework import CheckResult, Profile, progress
 __all__ = ["CLAIM", "WHERE", "run", "REFERENCE_TRIPLE"]
 
 CLAIM = "R(P,C) is jointly convex in (P,C), like R(D,P) and R(D,C)"
-WHERE = "REFERENCE.md 1 (not a paper claim)"
+WHERE = "not a paper claim; docs/references.md, Findings"
 
-#: ((P_a, C_a), (P_b, C_b)) in bits for p = .3, eps = .1, from REFERENCE.md.
+#: ((P_a, C_a), (P_b, C_b)) in bits for p = .3, eps = .1 (docs/references.md, Findings).
 REFERENCE_TRIPLE = ((0.125, 0.89), (0.05, 0.92))
 CROSS_TOL = 1e-7
 

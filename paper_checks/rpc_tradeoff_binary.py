@@ -30,7 +30,7 @@ __all__ = ["CLAIM", "WHERE", "run", "COUNTEREXAMPLE"]
 CLAIM = "RPC has no classification-perception tradeoff: R(P,C) = R(inf,C) for all P (binary)"
 WHERE = "abstract; binary RPC (Sec. III)"
 
-#: (p, eps, C in bits) of the counterexample REFERENCE.md names.
+#: (p, eps, C in bits) of the counterexample (docs/references.md, Findings).
 COUNTEREXAMPLE = (0.3, 0.1, 0.8)
 #: Closed form vs brute force: both are exact up to root-finding tolerances.
 CROSS_TOL = 1e-7

@@ -1,8 +1,8 @@
 """Claim 7: source noise decides whether restoration has a classification–perception tradeoff.
 
     "unlike signal restoration, RPC shows no classification–perception tradeoff ... source
-    noise decides whether such a tradeoff exists" (Wang et al., abstract;
-    REFERENCE.md §1): in restoration (observe Y = X + W, output X̂ = f(Y), no rate limit)
+    noise decides whether such a tradeoff exists" (Wang, Wu, Ma, Zhang, IEEE JSAC 2025,
+    arXiv:2405.04144, abstract): in restoration (observe Y = X + W, output X̂ = f(Y), no rate limit)
     min H(S|X̂) rises as the perception bound tightens iff the noise W is non-zero.
 
 Restoration problems come from :mod:`rdpc_theory.restoration`: binary (Y = X xor W,

@@ -112,7 +112,8 @@ def run(profile: Profile) -> CheckResult:
         and deriv_err <= DERIVATIVE_RTOL
         and corner_violations == 0
     )
-    # The paper figure's corner, R = 0.6 nats (REFERENCE.md: D = 0.3012, C = 0.6550).
+    # The paper figure's corner, R = 0.6 nats (Wang et al. 2025, Sec. IV; docs/references.md:
+    # D = 0.3012, C = 0.6550).
     f = derive_gaussian_forms()
     g0 = GAUSSIAN_SOURCES[0]
     kw = {"var_x": g0.var_x, "var_s": g0.var_s, "cov": g0.cov}

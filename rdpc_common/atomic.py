@@ -9,6 +9,7 @@ Standard library only, so every package (theory, neural, figures, checks) can us
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import os
 import tempfile
@@ -16,7 +17,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-__all__ = ["atomic_write", "atomic_write_text", "atomic_write_json"]
+__all__ = [
+    "atomic_write",
+    "atomic_write_text",
+    "atomic_write_json",
+    "check_output_file",
+    "check_output_folder",
+]
 
 
 def _default_mode() -> int:
@@ -76,3 +83,44 @@ def atomic_write_json(path: str | os.PathLike[str], data: Any) -> Path:
     return atomic_write_text(
         path, json.dumps(data, indent=2, sort_keys=True, allow_nan=False) + "\n"
     )
+
+
+def check_output_file(path: str | os.PathLike[str], *, create_parents: bool = False) -> Path:
+    """Fail early, before any long work, if `path` cannot be written as a file.
+
+    Raises an ``OSError`` whose ``filename`` is `path` and whose ``strerror`` says the problem
+    in words (a CLI prints both on one line): `path` is a folder, its folder does not exist
+    (unless `create_parents`), a file stands where a folder should be, or no write permission.
+    """
+    target = Path(path)
+    if target.is_dir():
+        raise IsADirectoryError(errno.EISDIR, "is a folder, not a file", str(target))
+    folder = target.parent
+    if not create_parents and not folder.is_dir():
+        what = "is a file, not a folder" if folder.exists() else "does not exist"
+        raise FileNotFoundError(errno.ENOENT, f"its folder {str(folder)!r} {what}", str(target))
+    _check_ancestor_writable(folder, target)
+    return target
+
+
+def check_output_folder(path: str | os.PathLike[str]) -> Path:
+    """Like :func:`check_output_file` for an output folder (created later, with parents)."""
+    target = Path(path)
+    if target.exists() and not target.is_dir():
+        raise NotADirectoryError(errno.ENOTDIR, "is a file, not a folder", str(target))
+    _check_ancestor_writable(target, target)
+    return target
+
+
+def _check_ancestor_writable(folder: Path, target: Path) -> None:
+    existing = folder
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        raise NotADirectoryError(
+            errno.ENOTDIR, f"{str(existing)!r} is a file, not a folder", str(target)
+        )
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise PermissionError(
+            errno.EACCES, f"no permission to write in {str(existing)!r}", str(target)
+        )

@@ -11,7 +11,15 @@ import math
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-__all__ = ["as_float_array", "check_interval", "check_scalar", "check_choice"]
+__all__ = [
+    "as_float_array",
+    "check_interval",
+    "check_scalar",
+    "check_choice",
+    "check_covariance",
+    "broadcast_named",
+    "check_shape",
+]
 
 FloatArray = NDArray[np.float64]
 
@@ -95,3 +103,45 @@ def check_choice(name: str, value: str, choices: tuple[str, ...]) -> str:
     if value not in choices:
         raise ValueError(f"`{name}` must be one of {', '.join(map(repr, choices))}; got {value!r}.")
     return value
+
+
+def check_covariance(var_x: float, var_s: float, cov: float) -> None:
+    r"""Check :math:`|\theta| \le \sigma_X \sigma_S` (a positive semi-definite covariance).
+
+    The bound is formed as ``sqrt(var_x) * sqrt(var_s)``, not ``sqrt(var_x * var_s)``: the
+    product underflows to 0 for variances near 1e-300 and would reject valid sources.
+    """
+    bound = math.sqrt(var_x) * math.sqrt(var_s)
+    if abs(cov) > bound * (1.0 + 1e-12):
+        raise ValueError(
+            f"`cov` must satisfy |cov| <= sqrt(var_x * var_s) = {bound:g} "
+            f"(positive semi-definite covariance); got {cov:g}."
+        )
+
+
+def broadcast_named(**arrays: FloatArray) -> tuple[FloatArray, ...]:
+    """Broadcast the named arrays together (numpy rules), in the order given.
+
+    Incompatible shapes raise a ``ValueError`` naming every argument and its shape,
+    instead of numpy's message from deep inside a formula.
+    """
+    try:
+        return tuple(np.broadcast_arrays(*arrays.values()))
+    except ValueError:
+        names = ", ".join(f"`{k}`" for k in arrays)
+        shapes = ", ".join(f"`{k}` {np.shape(v)}" for k, v in arrays.items())
+        raise ValueError(
+            f"{names} must have shapes that broadcast together (numpy rules); got shapes {shapes}."
+        ) from None
+
+
+def check_shape(name: str, shape: object) -> tuple[int, ...]:
+    """Validate an array shape: a non-negative int or a tuple of them."""
+    dims = shape if isinstance(shape, tuple) else (shape,)
+    if not all(
+        isinstance(n, int | np.integer) and not isinstance(n, bool) and n >= 0 for n in dims
+    ):
+        raise ValueError(
+            f"`{name}` must be a non-negative integer or a tuple of them; got {shape!r}."
+        )
+    return tuple(int(n) for n in dims)

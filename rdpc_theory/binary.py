@@ -28,7 +28,7 @@ from numpy.typing import ArrayLike, NDArray
 from scipy.optimize import elementwise
 from scipy.special import entr
 
-from ._validation import check_interval, check_scalar
+from ._validation import broadcast_named, check_interval, check_scalar, check_shape
 from .entropy import binary_entropy_inv_nats, binary_entropy_nats
 from .units import from_nats, log_base
 
@@ -79,8 +79,10 @@ class BinarySource:
     eps: float
 
     def __post_init__(self) -> None:
-        check_scalar("p", self.p, 0.0, 1.0)
-        check_scalar("eps", self.eps, 0.0, 0.5, high_open=True)
+        # Stored as Python floats: an integer p = 0 would otherwise make integer work
+        # arrays downstream, which cannot hold the NaN that marks an infeasible C.
+        object.__setattr__(self, "p", check_scalar("p", self.p, 0.0, 1.0))
+        object.__setattr__(self, "eps", check_scalar("eps", self.eps, 0.0, 0.5, high_open=True))
 
     # -- scalar model quantities -------------------------------------------------------
 
@@ -120,6 +122,7 @@ class BinarySource:
         >>> x.shape, s.shape
         ((2, 3), (2, 3))
         """
+        shape = check_shape("shape", shape)
         gen = np.random.default_rng(rng)
         x = (gen.random(shape) < self.p).astype(np.int8)
         noise = (gen.random(shape) < self.eps).astype(np.int8)
@@ -151,7 +154,7 @@ class BinarySource:
         c = np.asarray(c_nats, dtype=np.float64)
         h_s = float(binary_entropy_nats(np.asarray(_conv(p, eps))))
         h_eps = float(binary_entropy_nats(np.asarray(eps)))
-        delta = np.full(c.shape, p)
+        delta = np.full(c.shape, p, dtype=np.float64)
         active = c < h_s
         if active.any():
             inv = binary_entropy_inv_nats(np.maximum(c[active], 0.0))
@@ -247,8 +250,8 @@ class BinarySource:
         >>> float(src.rdc(0.1, 0.3))  # C below H(S|X) = H_b(0.1) = 0.469
         inf
         """
-        d = self._D(D)
-        delta = self._delta_c(self._C_nats(C, base))
+        d, c = broadcast_named(D=self._D(D), C=self._C_nats(C, base))
+        delta = self._delta_c(c)
         p = self._q
         m = np.minimum(np.minimum(d, delta), p)
         r = binary_entropy_nats(np.asarray(p)) - binary_entropy_nats(np.nan_to_num(m))
@@ -292,9 +295,7 @@ class BinarySource:
         >>> round(float(BinarySource(0.3, 0.1).rdp(D=0.10, P=0.02)), 6)
         0.417674
         """
-        d = self._D(D)
-        pp = self._P(P)
-        d, pp = np.broadcast_arrays(d, pp)
+        d, pp = broadcast_named(D=self._D(D), P=self._P(P))
         p = self._q
         hb = binary_entropy_nats
         h_p = float(hb(np.asarray(p)))
@@ -380,10 +381,7 @@ class BinarySource:
         nearest :math:`q^\circ`: the per-q optimum is quasi-convex in q on [0, 1/2] and
         symmetric about 1/2 (checked against dense q grids and brute force in the tests).
         """
-        d = self._D(D)
-        pp = self._P(P)
-        c = self._C_nats(C, base)
-        d, pp, c = np.broadcast_arrays(d, pp, c)
+        d, pp, c = broadcast_named(D=self._D(D), P=self._P(P), C=self._C_nats(C, base))
         p = self._q
         delta = self._delta_c(c)
         infeasible = np.isnan(delta)

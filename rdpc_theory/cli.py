@@ -21,6 +21,8 @@ from typing import Any
 
 import numpy as np
 
+from rdpc_common.atomic import atomic_write_text, check_output_file
+
 from .binary import BinarySource
 from .gaussian import PERCEPTIONS, GaussianSource
 
@@ -32,6 +34,7 @@ __all__ = [
     "parse_base",
     "add_output_arguments",
     "write_table",
+    "output_error",
 ]
 
 # The arguments each function takes, in order.
@@ -194,17 +197,28 @@ def write_table(header: list[str], rows: list[list[float]], csv_target: str | No
     if csv_target == "-":
         sys.stdout.write(buf.getvalue())
     else:
-        with open(csv_target, "w", encoding="utf-8") as fh:
-            fh.write(buf.getvalue())
+        atomic_write_text(check_output_file(csv_target), buf.getvalue())
+
+
+def output_error(prog: str, option: str, exc: OSError) -> str:
+    """The one-line message for a file that cannot be written: the option, path and problem."""
+    where = f" {exc.filename!s}" if exc.filename else ""
+    return f"{prog}: error: {option}{where}: {exc.strerror or exc}"
 
 
 def run(args: argparse.Namespace) -> int:
     if args.function == "solve":
         return int(_solve_cli().run(args))
+    prog = f"rdpc theory {args.function}"
     try:
+        if args.csv not in (None, "-"):
+            check_output_file(args.csv)  # before the work, not after it
         header, rows = evaluate(args)
+        write_table(header, rows, args.csv)
     except _Usage as exc:
-        print(f"rdpc theory {args.function}: error: {exc}", file=sys.stderr)
+        print(f"{prog}: error: {exc}", file=sys.stderr)
         return 2
-    write_table(header, rows, args.csv)
+    except OSError as exc:  # the file system's answer, not a usage error: status 1
+        print(output_error(prog, "--csv", exc), file=sys.stderr)
+        return 1
     return 0

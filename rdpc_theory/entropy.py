@@ -13,7 +13,7 @@ from numpy.typing import ArrayLike, NDArray
 from scipy.optimize import elementwise
 from scipy.special import entr
 
-from ._validation import check_interval
+from ._validation import broadcast_named, check_interval
 from .units import from_nats, log_base
 
 __all__ = [
@@ -137,8 +137,7 @@ def binary_convolution(a: ArrayLike, b: ArrayLike) -> FloatArray:
     >>> round(float(binary_convolution(0.3, 0.1)), 12)
     0.34
     """
-    x = check_interval("a", a, 0.0, 1.0)
-    y = check_interval("b", b, 0.0, 1.0)
+    x, y = broadcast_named(a=check_interval("a", a, 0.0, 1.0), b=check_interval("b", b, 0.0, 1.0))
     return _result(np.asarray(x * (1.0 - y) + (1.0 - x) * y))
 
 

@@ -29,7 +29,14 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy.special import lambertw
 
-from ._validation import check_choice, check_interval, check_scalar
+from ._validation import (
+    broadcast_named,
+    check_choice,
+    check_covariance,
+    check_interval,
+    check_scalar,
+    check_shape,
+)
 from .units import from_nats, log_base
 
 __all__ = ["GaussianSource", "PERCEPTIONS"]
@@ -81,24 +88,23 @@ class GaussianSource:
         vx = check_scalar("var_x", self.var_x, 0.0, math.inf, low_open=True)
         vs = check_scalar("var_s", self.var_s, 0.0, math.inf, low_open=True)
         c = check_scalar("cov", self.cov)
-        bound = math.sqrt(vx * vs)
-        if abs(c) > bound * (1.0 + 1e-12):
-            raise ValueError(
-                f"`cov` must satisfy |cov| <= sqrt(var_x * var_s) = {bound:g} "
-                f"(positive semi-definite covariance); got {c:g}."
-            )
+        check_covariance(vx, vs, c)
+        for name, value in (("var_x", vx), ("var_s", vs), ("cov", c)):
+            object.__setattr__(self, name, value)
 
     # -- model quantities ------------------------------------------------------------
 
     @property
     def rho(self) -> float:
         r"""Correlation coefficient :math:`\rho = \theta / (\sigma_X \sigma_S)`."""
-        return self.cov / math.sqrt(self.var_x * self.var_s)
+        # Two square roots: the product var_x * var_s underflows for variances near 1e-300.
+        return self.cov / (math.sqrt(self.var_x) * math.sqrt(self.var_s))
 
     @property
     def var_s_given_x(self) -> float:
         r""":math:`\sigma^2_{S|X} = \sigma_S^2 - \theta^2/\sigma_X^2` (0: S = f(X))."""
-        return max(self.var_s - self.cov**2 / self.var_x, 0.0)
+        # var_s (1 - rho^2) rather than var_s - cov^2 / var_x: cov^2 underflows for tiny scales.
+        return max(self.var_s * (1.0 - self.rho**2), 0.0)
 
     def label_entropy(self, *, base: float = 2) -> float:
         r""":math:`h(S) = \tfrac12 \log(2\pi e \sigma_S^2)` in `base` units."""
@@ -135,6 +141,7 @@ class GaussianSource:
         >>> x.shape
         (4,)
         """
+        shape = check_shape("shape", shape)
         gen = np.random.default_rng(rng)
         x = gen.normal(0.0, math.sqrt(self.var_x), shape)
         w = gen.normal(0.0, math.sqrt(self.var_s_given_x), shape)
@@ -159,9 +166,11 @@ class GaussianSource:
         if self.cov == 0.0:
             d_c = np.where(var_c >= self.var_s, self.var_x, np.nan)
         else:
-            # cov**2 may underflow to 0 for tiny cov: inf is then the right D_C
+            # var_x^2 excess / cov^2 written as var_x (excess / var_s) / rho^2, so that no
+            # product of two variances underflows; rho^2 may still underflow to 0 for a
+            # negligible correlation, and inf (capped at var_x) is then the right D_C.
             with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
-                d_c = np.minimum(self.var_x**2 * excess / self.cov**2, self.var_x)
+                d_c = np.minimum(self.var_x * (excess / self.var_s) / self.rho**2, self.var_x)
         infeasible = (excess < 0.0) | ((excess == 0.0) & (v_sx == 0.0) & np.isneginf(c_nats))
         return np.where(infeasible, np.nan, d_c)
 
@@ -188,8 +197,7 @@ class GaussianSource:
         1.0
         """
         d = check_interval("D", D, 0.0)
-        with np.errstate(divide="ignore", over="ignore"):  # D = 0 or subnormal: inf
-            return _out(0.5 * np.log(self.var_x / np.minimum(d, self.var_x)), base)
+        return _out(_half_log_ratio(self.var_x, np.minimum(d, self.var_x)), base)
 
     def rc(self, C: ArrayLike, *, base: float = 2) -> FloatArray:
         r"""Rate–classification function [1]_.
@@ -247,13 +255,12 @@ class GaussianSource:
         >>> round(float(g.rdc(D=0.3012, C=0.6550, base=math.e)), 3)  # a contour corner, R = 0.6
         0.6
         """
-        d = check_interval("D", D, 0.0)
-        c = check_interval("C", C, -math.inf) * log_base(base)
+        d, c = broadcast_named(
+            D=check_interval("D", D, 0.0), C=check_interval("C", C, -math.inf) * log_base(base)
+        )
         d_c = self._d_c(c)
         m = np.minimum(np.minimum(d, np.nan_to_num(d_c, nan=0.0)), self.var_x)
-        with np.errstate(divide="ignore", over="ignore"):
-            r = 0.5 * np.log(self.var_x / m)
-        return _out(np.where(np.isnan(d_c), np.inf, r), base)
+        return _out(np.where(np.isnan(d_c), np.inf, _half_log_ratio(self.var_x, m)), base)
 
     def _std_interval(self, p: FloatArray, perception: str) -> tuple[FloatArray, FloatArray]:
         """Range of output standard deviations s allowed by the perception bound."""
@@ -315,7 +322,7 @@ class GaussianSource:
         p = check_interval("P", P, 0.0)
         if perception == "kl":
             p = p * log_base(base)
-        d, p = np.broadcast_arrays(d, p)
+        d, p = broadcast_named(D=d, P=p)
         sx = math.sqrt(self.var_x)
         s_lo, s_hi = self._std_interval(p, perception)
         s = np.clip(np.sqrt(np.maximum(self.var_x - d, 0.0)), s_lo, s_hi)
@@ -356,8 +363,8 @@ class GaussianSource:
         """
         check_choice("perception", perception, PERCEPTIONS)
         p = check_interval("P", P, 0.0)
-        r = np.asarray(self.rc(C, base=base))
-        return np.broadcast_to(r, np.broadcast_shapes(p.shape, r.shape)).copy()[()]
+        _, r = broadcast_named(P=p, C=np.asarray(self.rc(C, base=base)))
+        return r.copy()[()]
 
     def rdpc(
         self, D: ArrayLike, P: ArrayLike, C: ArrayLike, *, perception: str = "w2", base: float = 2
@@ -387,9 +394,21 @@ class GaussianSource:
         numpy.float64 or numpy.ndarray
             Rate in `base` units; ``inf`` where C is infeasible.
         """
-        return np.asarray(
-            np.maximum(self.rdp(D, P, perception=perception, base=base), self.rc(C, base=base))
-        )[()]
+        d, p, c = broadcast_named(
+            D=check_interval("D", D, 0.0),
+            P=check_interval("P", P, 0.0),
+            C=check_interval("C", C, -math.inf),
+        )
+        r_dp = self.rdp(d, p, perception=perception, base=base)
+        return np.asarray(np.maximum(r_dp, self.rc(c, base=base)))[()]
+
+
+def _half_log_ratio(var: float, d: FloatArray) -> FloatArray:
+    r""":math:`\tfrac12 \ln(\sigma^2/d)` in nats, as a difference of logs: the ratio overflows
+    for subnormal d (``rd(1e-310)`` is about 515 bits, not ``inf``); d = 0 gives ``inf``."""
+    with np.errstate(divide="ignore"):
+        out: FloatArray = 0.5 * (math.log(var) - np.log(d))
+    return out
 
 
 def _polish_kl_roots(t: FloatArray, p: FloatArray, branch: int) -> FloatArray:

@@ -32,7 +32,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from ._validation import check_interval, check_scalar
+from ._validation import broadcast_named, check_interval, check_scalar
 
 __all__ = ["DitheredQuantizer"]
 
@@ -108,7 +108,8 @@ class DitheredQuantizer:
         """
         v = check_interval("x", x, -1.0, 1.0)
         if dither is not None:
-            v = v + self._dither(dither)
+            v, u = broadcast_named(x=v, dither=self._dither(dither))
+            v = v + u
         # floor(t + 1/2) puts the cell boundaries at c_k + Delta/2 with [lo, hi) cells.
         k = np.floor((v + 1.0) / self.step + 0.5)
         out: IntArray = np.clip(k, 0, int(self.levels) - 1).astype(np.int64)
@@ -126,7 +127,10 @@ class DitheredQuantizer:
                 f"`index` must be integers in [0, {int(self.levels) - 1}]; got {index!r}."
             )
         c = -1.0 + k.astype(np.float64) * self.step
-        out: FloatArray = c if dither is None else c - self._dither(dither)
+        if dither is None:
+            return c
+        c, u = broadcast_named(index=c, dither=self._dither(dither))
+        out: FloatArray = c - u
         return out
 
     def _dither(self, dither: ArrayLike) -> FloatArray:

@@ -37,7 +37,7 @@ from numpy.typing import ArrayLike, NDArray
 from scipy.optimize import minimize
 from scipy.special import entr
 
-from ._validation import check_choice, check_interval, check_scalar
+from ._validation import check_choice, check_covariance, check_interval, check_scalar
 from .gaussian import PERCEPTIONS
 from .units import from_nats, log_base
 
@@ -321,12 +321,7 @@ class GaussianRestoration:
         vs = check_scalar("var_s", self.var_s, 0.0, math.inf, low_open=True)
         c = check_scalar("cov", self.cov)
         check_scalar("var_noise", self.var_noise, 0.0)
-        bound = math.sqrt(vx * vs)
-        if abs(c) > bound * (1.0 + 1e-12):
-            raise ValueError(
-                f"`cov` must satisfy |cov| <= sqrt(var_x * var_s) = {bound:g} "
-                f"(positive semi-definite covariance); got {c:g}."
-            )
+        check_covariance(vx, vs, c)
 
     @property
     def var_y(self) -> float:

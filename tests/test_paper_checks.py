@@ -43,8 +43,9 @@ def test_report_structure(quick_run: tuple[int, dict[str, Any]]) -> None:
 
 
 def test_paper_findings_are_reported_not_hidden(quick_run: tuple[int, dict[str, Any]]) -> None:
-    # REFERENCE.md: binary RPC has a C-P tradeoff (p=.3, eps=.1, C=.8) and is not jointly
-    # convex; both are findings with exit status 0.
+    # Binary RPC has a C-P tradeoff (p=.3, eps=.1, C=.8), against the claim in the abstract of
+    # Wang et al., JSAC 2025 (arXiv:2405.04144), and is not jointly convex (docs/references.md,
+    # "Findings"); both are findings with exit status 0.
     checks = {c["name"]: c for c in quick_run[1]["checks"]}
     binary = checks["rpc_tradeoff_binary"]
     assert binary["verdict"] == "fails"

@@ -34,7 +34,8 @@ def test_equality_test_rejects_false_identities() -> None:
 
 
 def test_paper_figure_contour_corner() -> None:
-    # REFERENCE.md: R = 0.6 nats -> D = 0.3012, C = 0.6550 (sigma_X^2=1, sigma_S^2=.5, rho=.9).
+    # Corner of the R = 0.6 nats contour of the Gaussian theory figure of Wang et al. (JSAC 2025,
+    # arXiv:2405.04144, Sec. IV; docs/references.md): D = 0.3012, C = 0.6550.
     f = derive_gaussian_forms()
     kw = dict(var_x=VAR_X, var_s=VAR_S, cov=COV)
     assert float(numeric_function(f.corner_distortion, "R", **kw)(0.6)) == pytest.approx(

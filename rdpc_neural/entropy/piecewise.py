@@ -1,6 +1,6 @@
 r"""Learned piecewise-linear density of bounded latents, coded with a shared dither.
 
-The synthetic-source codecs (:mod:`rdpc_neural.synthetic`) send, per block, ``d`` symbols
+The synthetic-source codecs (:mod:`rdpc_neural.kinds.synthetic`) send, per block, ``d`` symbols
 ``k_j`` in ``{0, ..., L-1}`` of a subtractively dithered uniform quantizer on ``[-1, 1]``
 (centres ``c_k = -1 + k Delta``, ``Delta = 2 / (L - 1)``, dither ``u_j`` shared with the
 decoder). :class:`PiecewiseLinearDensity` models the dequantized latents with a CDF
