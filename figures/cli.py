@@ -49,7 +49,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help="Figs. 9(a), 9(b), 10, 11 and universal vs end-to-end, from run directories",
         description="MNIST figures in the paper's form, drawn from the runs' result files",
     )
-    mnist.add_argument("--runs-dir", default="runs", help="folder of <preset>/<hash>/ runs")
+    mnist.add_argument("--runs-dir", default=None,
+                       help="runs folder (default: $RDPC_RUNS or ./runs)")  # fmt: skip
     mnist.add_argument("--presets", choices=("cpu", "paper"), default="cpu",
                        help="read the cpu-* or the paper-* presets")  # fmt: skip
     mnist.add_argument("--out", default="results/figures", help="output folder")
@@ -68,7 +69,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
         description="neural codecs on the binary and Gaussian sources (rdpc synthetic runs) "
         "over the RDC/RPC theory maps, and their rates against the per-letter bounds",
     )
-    overlay.add_argument("--runs-dir", default="runs", help="folder of <preset>/<hash>/ runs")
+    overlay.add_argument("--runs-dir", default=None,
+                         help="runs folder (default: $RDPC_RUNS or ./runs)")  # fmt: skip
     overlay.add_argument("--preset", default=None,
                          help="only this preset folder (default: every synthetic run)")  # fmt: skip
     overlay.add_argument("--out", default="results/figures", help="output folder")
@@ -119,6 +121,10 @@ def _draw(args: argparse.Namespace) -> int:
         for path in theory_figures(args.out, grid=args.grid, formats=args.formats, unit=args.unit):
             print(path)
         return 0
+    # Run folders: the one default of every command ($RDPC_RUNS, else ./runs).
+    from rdpc_neural.core.rundir import resolve_runs_root
+
+    args.runs_dir = resolve_runs_root(args.runs_dir)
     if args.figure_set == "mnist":
         from .mnist import mnist_figures
 
