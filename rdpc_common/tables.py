@@ -10,23 +10,26 @@ from typing import Any
 __all__ = ["format_cell", "format_table", "format_csv"]
 
 
-def format_cell(value: Any, missing: str = "") -> str:
-    """`missing` for missing values, 4 significant digits for floats, ``str`` otherwise."""
+def format_cell(value: Any, missing: str = "", digits: int = 4) -> str:
+    """`missing` for missing values, `digits` significant digits for floats, ``str``
+    otherwise."""
     if value is None:
         return missing
     if isinstance(value, float):
-        return f"{value:.4g}"
+        return f"{value:.{digits}g}"
     return str(value)
 
 
-def format_table(rows: Sequence[Mapping[str, Any]], columns: Sequence[str]) -> str:
-    """Right-aligned columns with a header line (no trailing newline).
+def format_table(rows: Sequence[Mapping[str, Any]], columns: Sequence[str], *,
+                 digits: int = 4) -> str:  # fmt: skip
+    """Right-aligned columns with a header line (no trailing newline); floats with `digits`
+    significant digits.
 
     >>> print(format_table([{"a": 1, "b": 0.123456}], ["a", "b"]))
     a       b
     1  0.1235
     """
-    cells = [[format_cell(r.get(c)) for c in columns] for r in rows]
+    cells = [[format_cell(r.get(c), digits=digits) for c in columns] for r in rows]
     widths = [max([len(c)] + [len(row[i]) for row in cells]) for i, c in enumerate(columns)]
     lines = ["  ".join(c.rjust(w) for c, w in zip(columns, widths, strict=True))]
     lines += ["  ".join(v.rjust(w) for v, w in zip(row, widths, strict=True)) for row in cells]

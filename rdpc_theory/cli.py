@@ -11,9 +11,7 @@ written as CSV with ``--csv [FILE]``.  Column names carry units.
 from __future__ import annotations
 
 import argparse
-import csv
 import importlib
-import io
 import itertools
 import math
 import sys
@@ -22,6 +20,8 @@ from typing import Any
 import numpy as np
 
 from rdpc_common.atomic import atomic_write_text, check_output_file
+from rdpc_common.cli import CliError
+from rdpc_common.tables import format_csv, format_table
 
 from .binary import BinarySource
 from .gaussian import PERCEPTIONS, GaussianSource
@@ -46,10 +46,6 @@ FUNCTION_ARGS: dict[str, tuple[str, ...]] = {
     "rpc": ("P", "C"),
     "rdpc": ("D", "P", "C"),
 }
-
-
-class _Usage(Exception):
-    pass
 
 
 def parse_base(text: str) -> float:
@@ -160,10 +156,10 @@ def evaluate(args: argparse.Namespace) -> tuple[list[str], list[list[float]]]:
     for n in ("D", "P", "C"):
         given = getattr(args, n) is not None
         if n in names and not given:
-            raise _Usage(f"needs --{n}")
+            raise CliError(f"needs --{n}")
         if n not in names and given:
             takes = ", ".join(f"--{m}" for m in names)
-            raise _Usage(f"does not take --{n} (it takes {takes})")
+            raise CliError(f"does not take --{n} (it takes {takes})")
     kwargs: dict[str, Any] = {"base": args.base}
     if args.source == "binary":
         source: Any = BinarySource(p=args.p, eps=args.eps)
@@ -178,26 +174,15 @@ def evaluate(args: argparse.Namespace) -> tuple[list[str], list[list[float]]]:
     return _column_names(args, names), rows
 
 
-def _format_table(header: list[str], rows: list[list[float]]) -> str:
-    cells = [header] + [[f"{v:.10g}" for v in row] for row in rows]
-    widths = [max(len(r[i]) for r in cells) for i in range(len(header))]
-    lines = ["  ".join(c.rjust(w) for c, w in zip(r, widths, strict=True)) for r in cells]
-    return "\n".join(lines)
-
-
 def write_table(header: list[str], rows: list[list[float]], csv_target: str | None) -> None:
     """Print an aligned table, or write CSV to `csv_target` (``"-"``: stdout)."""
+    records = [dict(zip(header, row, strict=True)) for row in rows]
     if csv_target is None:
-        print(_format_table(header, rows))
-        return
-    buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\n")
-    writer.writerow(header)
-    writer.writerows([[repr(v) for v in row] for row in rows])
-    if csv_target == "-":
-        sys.stdout.write(buf.getvalue())
+        print(format_table(records, header, digits=10))
+    elif csv_target == "-":
+        sys.stdout.write(format_csv(records, header))
     else:
-        atomic_write_text(check_output_file(csv_target), buf.getvalue())
+        atomic_write_text(check_output_file(csv_target), format_csv(records, header))
 
 
 def output_error(prog: str, option: str, exc: OSError) -> str:
@@ -215,7 +200,7 @@ def run(args: argparse.Namespace) -> int:
             check_output_file(args.csv)  # before the work, not after it
         header, rows = evaluate(args)
         write_table(header, rows, args.csv)
-    except _Usage as exc:
+    except CliError as exc:
         print(f"{prog}: error: {exc}", file=sys.stderr)
         return 2
     except OSError as exc:  # the file system's answer, not a usage error: status 1
