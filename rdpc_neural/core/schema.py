@@ -201,9 +201,9 @@ class ConfigBase:
 
     OVERRIDE_ALIASES: typing.ClassVar[Mapping[str, str]] = {}
 
-    def accepts_override(self, key: str) -> bool:
-        """False for a shorthand key that does not apply to this config (and is then left
-        out by :meth:`with_overrides`); True otherwise."""
+    def accepts_override(self, key: str, overrides: Sequence[tuple[str, Any]] = ()) -> bool:
+        """False for a shorthand key that does not apply to this config once `overrides` are
+        applied (and is then left out by :meth:`with_overrides`); True otherwise."""
         return True
 
     def replace(self, **changes: Any) -> Self:
@@ -258,7 +258,7 @@ def apply_to_all(configs: Sequence[Any], overrides: Iterable[str | tuple[str, An
     binary parameter ``p`` on Gaussian runs only) is a ``ValueError``."""
     items = [parse_override(o) if isinstance(o, str) else o for o in overrides]
     for key, value in items:
-        if configs and not any(c.accepts_override(key) for c in configs):
+        if configs and not any(c.accepts_override(key, items) for c in configs):
             raise ValueError(f"`--set {key}={value}` applies to none of the runs.")
     return [c.with_overrides(items) for c in configs]
 

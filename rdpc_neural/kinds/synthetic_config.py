@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -305,9 +305,16 @@ class SyntheticConfig(ConfigBase):
             items.append((key, value))
         return super().with_overrides(items)
 
-    def accepts_override(self, key: str) -> bool:
-        """``p``/``eps`` apply to binary runs, ``var_x``/``var_s``/``cov`` to Gaussian runs."""
-        return key not in self.OVERRIDE_ALIASES or key in self.source.params
+    def accepts_override(self, key: str, overrides: Sequence[tuple[str, Any]] = ()) -> bool:
+        """``p``/``eps`` apply to binary runs, ``var_x``/``var_s``/``cov`` to Gaussian runs
+        (after a ``source=...`` among `overrides`)."""
+        if key not in self.OVERRIDE_ALIASES:
+            return True
+        name = self.source.name
+        for k, v in overrides:
+            if k == "source":
+                name = v if isinstance(v, str) else v.get("name", name)
+        return key in SOURCE_DEFAULTS.get(name, {})
 
     OVERRIDE_ALIASES: ClassVar[Mapping[str, str]] = {
         k: f"source.params.{k}" for params in SOURCE_DEFAULTS.values() for k in params
