@@ -122,9 +122,12 @@ class _Search:
             return self.points[beta][0]
         sol = self.slope(beta, self.nearest(beta))
         self.n_iter += sol.n_iter
-        cost = expected_cost(self.p, sol.channel, self.c) if sol.feasible else math.nan
+        # The cost steers the search even when the slope channel misses another
+        # constraint (perception, not yet met to FEASIBILITY_TOL); bounds use feasible ones.
+        cost = expected_cost(self.p, sol.channel, self.c)
         self.points[beta] = (cost, replace(sol, channel=_NO_CHANNEL))
-        self.channels[beta] = sol.channel
+        if sol.feasible:
+            self.channels[beta] = sol.channel
         self.lower = max(self.lower, sol.lower - beta * self.b)
         if sol.feasible and cost <= self.b and sol.value < self.upper:
             self.upper, self.best = sol.value, sol.channel
@@ -134,7 +137,7 @@ class _Search:
         return cost
 
     def _mix(self) -> None:
-        ok = [(bt, ct) for bt, (ct, _) in self.points.items() if math.isfinite(ct)]
+        ok = [(bt, ct) for bt, (ct, s) in self.points.items() if s.feasible]
         above = [t for t in ok if t[1] > self.b]
         below = [t for t in ok if t[1] <= self.b]
         lo = max(above, key=lambda t: t[0]) if above else None  # largest beta, cost > b
@@ -154,9 +157,9 @@ class _Search:
             self.upper, self.best = val, mix
 
     def g(self, t: float) -> float:
-        """Root function in t = log β (NaN costs: treated as above b, i.e. go steeper)."""
+        """Root function in t = log β (an infinite cost counts as far above b)."""
         cost = self.solve(math.exp(t))
-        return cost - self.b if math.isfinite(cost) else math.inf
+        return cost - self.b if math.isfinite(cost) else 1e300
 
 
 def solve_target(
