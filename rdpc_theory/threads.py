@@ -4,9 +4,12 @@ OpenBLAS and MKL start as many threads as there are cores and keep them spinning
 calls.  The solvers make thousands of small matrix–vector products; on a machine where
 another process keeps the cores busy, the spinning threads wait on each other and an
 n = 256 R(D) solve took 10–44 s with the default threads instead of 0.1–0.5 s with one
-(benchmarks/discrete_large.py, section ``threads``).  So the solvers run with one BLAS
-thread below :data:`PARALLEL_MIN_ENTRIES` matrix entries and leave the library default
-above, where each product has enough work to pay for its threads.
+(benchmarks/discrete_large.py, section ``threads``), and even at n = 4,096 two threads
+on two loaded cores were 4x slower than one.  So the solvers use one BLAS thread below
+:data:`PARALLEL_MIN_ENTRIES` matrix entries, and above it one thread per
+:data:`PARALLEL_MIN_ENTRIES` entries but at most half the cores (the other half is left
+to whatever else runs: a training job, the other workers of a sweep).  On a 2-core
+machine that is always one thread.
 
 Override, highest priority first:
 
@@ -14,7 +17,7 @@ Override, highest priority first:
   (an int >= 1, or ``None`` for the rule below);
 * the environment variable ``RDPC_NUM_THREADS`` (an int >= 1, or ``auto``), read at each
   solve, which also reaches :meth:`rdpc_theory.DiscreteSource.solve`;
-* otherwise: 1 thread when ``n * m < PARALLEL_MIN_ENTRIES``, the library default above.
+* otherwise: ``max(1, min(n * m // PARALLEL_MIN_ENTRIES, cores // 2))``.
 
 The limit is applied with threadpoolctl around each solver call and restored afterwards.
 """
@@ -30,8 +33,8 @@ from threadpoolctl import ThreadpoolController
 
 __all__ = ["PARALLEL_MIN_ENTRIES", "ENV_VAR", "solver_thread_count", "solver_threads"]
 
-PARALLEL_MIN_ENTRIES = 2048 * 2048
-"""Matrices with fewer entries than this are solved with one BLAS thread by default."""
+PARALLEL_MIN_ENTRIES = 4096 * 4096
+"""Entries per BLAS thread: smaller matrices are solved with one thread by default."""
 ENV_VAR = "RDPC_NUM_THREADS"
 
 
@@ -53,10 +56,10 @@ def _parse(name: str, value: object) -> int | None:
     return count
 
 
-def solver_thread_count(n_entries: int, threads: int | None = None) -> int | None:
-    """BLAS thread limit for a solver whose matrices have `n_entries` entries.
+def solver_thread_count(n_entries: int, threads: int | None = None) -> int:
+    """BLAS thread limit (an int >= 1) for a solver whose matrices have `n_entries` entries.
 
-    Returns an int >= 1, or ``None`` for "leave the library default" (see module docstring).
+    The keyword, then ``RDPC_NUM_THREADS``, then the size rule (module docstring).
     """
     explicit = _parse("threads", threads)
     if explicit is not None:
@@ -64,15 +67,13 @@ def solver_thread_count(n_entries: int, threads: int | None = None) -> int | Non
     from_env = _parse(ENV_VAR, os.environ.get(ENV_VAR))
     if from_env is not None:
         return from_env
-    return 1 if n_entries < PARALLEL_MIN_ENTRIES else None
+    half = (os.cpu_count() or 1) // 2
+    return max(1, min(n_entries // PARALLEL_MIN_ENTRIES, half))
 
 
 @contextmanager
-def solver_threads(n_entries: int, threads: int | None = None) -> Iterator[int | None]:
+def solver_threads(n_entries: int, threads: int | None = None) -> Iterator[int]:
     """Context manager limiting BLAS threads as :func:`solver_thread_count` says."""
     count = solver_thread_count(n_entries, threads)
-    if count is None:
-        yield None
-        return
     with _controller().limit(limits=count, user_api="blas"):
         yield count

@@ -9,6 +9,7 @@ Default tests use n <= 512; n = 4,096 is ``slow``.
 from __future__ import annotations
 
 import math
+import os
 import time
 
 import cvxpy as cp
@@ -237,7 +238,9 @@ def blas_threads() -> set[int]:
 def test_thread_rule_by_size_and_overrides(monkeypatch):
     monkeypatch.delenv(ENV_VAR, raising=False)
     assert solver_thread_count(256 * 256) == 1
-    assert solver_thread_count(PARALLEL_MIN_ENTRIES) is None
+    cores = os.cpu_count() or 1
+    assert solver_thread_count(PARALLEL_MIN_ENTRIES) == 1
+    assert solver_thread_count(64 * PARALLEL_MIN_ENTRIES) == max(1, cores // 2)
     assert solver_thread_count(256 * 256, threads=2) == 2
     monkeypatch.setenv(ENV_VAR, "3")
     assert solver_thread_count(256 * 256) == 3
