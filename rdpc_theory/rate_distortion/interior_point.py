@@ -70,23 +70,28 @@ def range_basis(
 ) -> RangeBasis | None:
     """Adaptive randomized range finder for K (Halko et al. Alg. 4.2, in blocks).
 
-    Sketches :math:`K\\Omega` with Gaussian Ω in blocks of 32 columns (starting from the
-    basis `previous` of a nearby kernel, when given) until the last block adds no
-    direction above ``RANK_RTOL`` times the largest singular value.  Returns ``None``
-    when the rank is not small (> m / 3): then the dense Newton system is cheaper.
+    Sketches :math:`K\\Omega` with Gaussian Ω in doubling blocks of at least 32 columns
+    (after the basis `previous` of a nearby kernel, when given) until at least 16 sampled
+    directions are redundant: singular values below ``RANK_RTOL`` times the largest.
+    Returns ``None`` when the rank is not small (> m / 3): then the dense Newton system is
+    cheaper.
     """
     n, m = K.shape
     rng = np.random.default_rng(seed)  # fixed seed: the same kernel gives the same basis
     blocks = [] if previous is None else [previous]
     limit = max(m // 3, 1)
+    width = 0 if previous is None else previous.shape[1]
     while True:
-        blocks.append(K @ rng.standard_normal((m, _BLOCK)))
+        # Blocks of 32, then doubling (32, 32, 64, 128, ...): few QRs at large ranks.
+        block = _BLOCK if len(blocks) <= 1 else max(_BLOCK, width)
+        blocks.append(K @ rng.standard_normal((m, block)))
         Y = np.hstack(blocks)
+        width = Y.shape[1]
         Qy, R = np.linalg.qr(Y)
         U_r, sv, _ = np.linalg.svd(R)
         rank = int(np.count_nonzero(sv > RANK_RTOL * sv[0]))
-        if rank <= Y.shape[1] - _BLOCK // 2:
-            break  # the last block's directions are (numerically) in the span already
+        if rank <= width - _BLOCK // 2:
+            break  # 16 oversampled directions are (numerically) in the span already
         if Y.shape[1] > limit:
             return None
     # Re-truncate on the singular values of B = Uᵀ K itself: drops directions of a
