@@ -175,6 +175,7 @@ def solve_target(
     warm: SlopeSolution | None = None,
     max_outer: int = 80,
     threads: int | None = None,
+    b0: float | None = None,
 ) -> TargetSolution:
     r"""Minimize `objective` subject to :math:`E_Q[c] \le b` with certified bounds (nats).
 
@@ -197,6 +198,9 @@ def solve_target(
         Target certified gap (nats).
     beta0 : float, optional
         Slope of a nearby solved point (curve warm start).
+    b0 : float, optional
+        The bound that point was solved for: then the search starts at the Newton
+        prediction :math:`\beta_0 (b_0 - b_{min}) / (b - b_{min})` instead of at `beta0`.
     warm : SlopeSolution, optional
         Solution of a nearby slope problem (curve warm start).
     max_outer : int
@@ -205,7 +209,7 @@ def solve_target(
         BLAS threads for the whole search (:mod:`rdpc_theory.threads`).
     """
     with solver_threads(c.size, threads):
-        return _solve_target(p, c, b, slope, objective, b_min, tol, beta0, warm, max_outer)
+        return _solve_target(p, c, b, slope, objective, b_min, tol, beta0, warm, max_outer, b0)
 
 
 def _solve_target(
@@ -219,6 +223,7 @@ def _solve_target(
     beta0: float | None,
     warm: SlopeSolution | None,
     max_outer: int,
+    b0: float | None = None,
 ) -> TargetSolution:
     scale = max(abs(b), abs(b_min), 1e-300)
     if b < b_min - 1e-12 * scale:
@@ -247,7 +252,12 @@ def _solve_target(
             sol,
         )
     search = _Search(p, c, b, slope, objective, tol, warm, scale)
-    t0 = math.log(beta0) if beta0 is not None and beta0 > 0 else math.log(0.5 / (b - b_min))
+    if beta0 is not None and 0 < beta0 < math.inf:
+        t0 = math.log(beta0)
+        if b0 is not None and b0 > b_min:
+            t0 += math.log((b0 - b_min) / (b - b_min))  # Newton step, model cost ∝ 1/β
+    else:
+        t0 = math.log(0.5 / (b - b_min))
     message = ""
     try:
         bracket = _bracket(search, t0, b_min, max_outer)
