@@ -1,6 +1,6 @@
 r"""Information measures of a test channel and the perception balls of its output marginal.
 
-Private helpers shared by the numerical solvers (:mod:`rdpc_theory.blahut_arimoto`,
+Private helpers shared by the numerical solvers (:mod:`rdpc_theory.rate_distortion`,
 :mod:`rdpc_theory.convex`, :mod:`rdpc_theory.discrete`).  Everything is in nats and
 unchecked: callers pass a source marginal `p` (positive entries, summing to 1), a channel
 `Q` with rows on the simplex, and a label channel `W` = p(s|x).
