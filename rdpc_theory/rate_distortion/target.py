@@ -41,7 +41,7 @@ SlopeFn = Callable[[float, "SlopeSolution | None"], SlopeSolution]
 
 @dataclass(frozen=True)
 class TargetSolution:
-    """Result of :func:`solve_target` (nats).
+    r"""Result of :func:`solve_target` (nats).
 
     Attributes
     ----------
@@ -64,6 +64,9 @@ class TargetSolution:
     slope_solution : SlopeSolution or None
         The slope solution nearest to the final slope, without its channel (a warm start
         for a neighbour).
+    elasticity : float
+        :math:`d\log(E c - b_{min}) / d\log\beta` estimated from the two slopes nearest
+        b (NaN when unavailable): the `elasticity0` of a neighbour's search.
     """
 
     channel: FloatArray
@@ -76,6 +79,7 @@ class TargetSolution:
     message: str
     n_slopes: int = 0
     slope_solution: SlopeSolution | None = field(default=None, repr=False)
+    elasticity: float = math.nan
 
     @property
     def gap(self) -> float:
@@ -176,6 +180,7 @@ def solve_target(
     max_outer: int = 80,
     threads: int | None = None,
     b0: float | None = None,
+    elasticity0: float | None = None,
 ) -> TargetSolution:
     r"""Minimize `objective` subject to :math:`E_Q[c] \le b` with certified bounds (nats).
 
@@ -200,7 +205,12 @@ def solve_target(
         Slope of a nearby solved point (curve warm start).
     b0 : float, optional
         The bound that point was solved for: then the search starts at the Newton
-        prediction :math:`\beta_0 (b_0 - b_{min}) / (b - b_{min})` instead of at `beta0`.
+        prediction :math:`\log\beta = \log\beta_0 + \log\frac{b - b_{min}}{b_0 - b_{min}}
+        / e` instead of at `beta0`, with e the elasticity below.
+    elasticity0 : float, optional
+        :math:`e = d\log(E c - b_{min}) / d\log\beta` near that point
+        (:attr:`TargetSolution.elasticity`); default -1 (exact for the Gaussian R(D),
+        D = 1/(2β)).
     warm : SlopeSolution, optional
         Solution of a nearby slope problem (curve warm start).
     max_outer : int
@@ -209,7 +219,9 @@ def solve_target(
         BLAS threads for the whole search (:mod:`rdpc_theory.threads`).
     """
     with solver_threads(c.size, threads):
-        return _solve_target(p, c, b, slope, objective, b_min, tol, beta0, warm, max_outer, b0)
+        return _solve_target(
+            p, c, b, slope, objective, b_min, tol, beta0, warm, max_outer, b0, elasticity0
+        )
 
 
 def _solve_target(
@@ -224,6 +236,7 @@ def _solve_target(
     warm: SlopeSolution | None,
     max_outer: int,
     b0: float | None = None,
+    elasticity0: float | None = None,
 ) -> TargetSolution:
     scale = max(abs(b), abs(b_min), 1e-300)
     if b < b_min - 1e-12 * scale:
@@ -252,15 +265,18 @@ def _solve_target(
             sol,
         )
     search = _Search(p, c, b, slope, objective, tol, warm, scale)
+    elasticity = -1.0
+    if elasticity0 is not None and math.isfinite(elasticity0) and elasticity0 < 0:
+        elasticity = elasticity0
     if beta0 is not None and 0 < beta0 < math.inf:
         t0 = math.log(beta0)
         if b0 is not None and b0 > b_min:
-            t0 += math.log((b0 - b_min) / (b - b_min))  # Newton step, model cost ∝ 1/β
+            t0 += math.log((b - b_min) / (b0 - b_min)) / elasticity  # Newton step
     else:
         t0 = math.log(0.5 / (b - b_min))
     message = ""
     try:
-        bracket = _bracket(search, t0, b_min, max_outer)
+        bracket = _bracket(search, t0, b_min, max_outer, elasticity)
         if isinstance(bracket, str):
             message = bracket
         else:
@@ -292,6 +308,15 @@ def _solve_target(
     finite = {bt: ct for bt, (ct, _) in search.points.items() if math.isfinite(ct)}
     best_beta = min(finite, key=lambda bt: abs(finite[bt] - b)) if finite else math.exp(t0)
     ref = search.nearest(best_beta)
+    # Local elasticity d log(cost - b_min) / d log beta from the two slopes nearest b.
+    elasticity = math.nan
+    near = sorted(
+        ((bt, ct) for bt, ct in finite.items() if 0 < bt < math.inf and ct > b_min),
+        key=lambda t: abs(t[1] - b),
+    )[:2]
+    if len(near) == 2 and near[0][0] != near[1][0] and near[0][1] != near[1][1]:
+        (b1, c1), (b2, c2) = near
+        elasticity = math.log((c1 - b_min) / (c2 - b_min)) / math.log(b1 / b2)
     return TargetSolution(
         channel,
         search.upper,
@@ -303,14 +328,17 @@ def _solve_target(
         message or "gap not closed",
         len(search.points),
         ref,
+        elasticity,
     )
 
 
-def _bracket(search: _Search, t0: float, b_min: float, max_outer: int) -> tuple[float, float] | str:
+def _bracket(
+    search: _Search, t0: float, b_min: float, max_outer: int, elasticity: float
+) -> tuple[float, float] | str:
     """Search in t = log β for a sign change of g; a string says why none was found.
 
     The first step is a Newton step on the multiplier under the model "cost − b_min ∝
-    1/β" (exact for the Gaussian R(D), D = 1/(2β)); later steps extrapolate the secant
+    β^e" (e = -1 is exact for the Gaussian R(D), D = 1/(2β)); later steps extrapolate the secant
     through the last two points, overshooting it by 20% so that it brackets the root,
     and at least repeating the last step (so the search cannot stall).
     """
@@ -321,7 +349,7 @@ def _bracket(search: _Search, t0: float, b_min: float, max_outer: int) -> tuple[
     direction = 1.0 if g_prev > 0 else -1.0  # cost above b: steeper slope
     cost = g_prev + b
     if math.isfinite(cost) and cost > b_min:
-        step = abs(math.log((cost - b_min) / (b - b_min)))
+        step = abs(math.log((cost - b_min) / (b - b_min)) / elasticity)
         step = min(max(1.2 * step, 0.01), 5.0)
     else:
         step = math.log(4.0)
