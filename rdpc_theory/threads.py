@@ -2,10 +2,11 @@
 
 OpenBLAS and MKL start as many threads as there are cores and keep them spinning between
 calls.  The solvers make thousands of small matrix–vector products; on a machine where
-another process keeps the cores busy, the spinning threads wait on each other and an
+another process keeps the cores busy, the spinning threads wait on each other: an
 n = 256 R(D) solve took 10–44 s with the default threads instead of 0.1–0.5 s with one
-(benchmarks/discrete_large.py, section ``threads``), and even at n = 4,096 two threads
-on two loaded cores were 4x slower than one.  So the solvers use one BLAS thread below
+(issue 13), 0.9–6.2 s against 0.18 s in benchmarks/discrete_large.py (section
+``threads``), and even at n = 4,096 two threads on two loaded cores were 2.8x slower
+than one.  So the solvers use one BLAS thread below
 :data:`PARALLEL_MIN_ENTRIES` matrix entries, and above it one thread per
 :data:`PARALLEL_MIN_ENTRIES` entries but at most half the cores (the other half is left
 to whatever else runs: a training job, the other workers of a sweep).  On a 2-core
