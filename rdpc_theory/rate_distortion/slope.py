@@ -19,7 +19,7 @@ Two solvers of the same problem:
 * ``method="ba"``: plain Blahut–Arimoto, :math:`r \leftarrow r \odot c`.  Two matrix–vector
   products per step, but sublinear convergence where the optimal r has zeros, which
   discretized continuous sources always have (Gaussian grid, n = 1,024: gap 2.9e-5 bits
-  after 29,434 steps; benchmarks/discrete_large.py).
+  after 29,213 steps; benchmarks/discrete_large.py).
 * ``method="ipm"`` (default): a few BA steps, then the interior-point method of
   :mod:`.interior_point`, ~10–25 Newton steps to a 1e-9 gap; above 256 columns with a
   low-rank Newton system when the kernel's numerical rank is small.
