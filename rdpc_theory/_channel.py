@@ -1,6 +1,6 @@
 r"""Information measures of a test channel and the perception balls of its output marginal.
 
-Private helpers shared by the numerical solvers (:mod:`rdpc_theory.blahut_arimoto`,
+Private helpers shared by the numerical solvers (:mod:`rdpc_theory.rate_distortion`,
 :mod:`rdpc_theory.convex`, :mod:`rdpc_theory.discrete`).  Everything is in nats and
 unchecked: callers pass a source marginal `p` (positive entries, summing to 1), a channel
 `Q` with rows on the simplex, and a label channel `W` = p(s|x).
@@ -104,8 +104,11 @@ def cross_entropy_cost(p: FloatArray, Q: FloatArray, W: FloatArray) -> FloatArra
 def expected_cost(p: FloatArray, Q: FloatArray, c: FloatArray) -> float:
     """:math:`E[c(X, \\hat X)]` with the convention 0 * inf = 0."""
     with np.errstate(invalid="ignore"):
-        terms = np.where(Q > 0, Q * c, 0.0)
-    return float(p @ terms.sum(axis=1))
+        rows = np.einsum("ij,ij->i", Q, c)  # no n x m temporary (large alphabets)
+        if np.isnan(rows).any():  # some 0 * inf: redo those rows with the convention
+            bad = np.isnan(rows)
+            rows[bad] = np.where(Q[bad] > 0, Q[bad] * c[bad], 0.0).sum(axis=1)
+    return float(p @ rows)
 
 
 def perception_value(r: FloatArray, p: FloatArray, kind: str) -> float:

@@ -19,9 +19,9 @@ re-solved across a sweep (DPP: the canonicalization is cached).
 
 The solver's own duality gap is not trusted as a certificate: the returned channel is
 cleaned (clipped to the simplex) and re-evaluated in numpy (upper bound when it meets
-the constraints to within :data:`~rdpc_theory.blahut_arimoto.FEASIBILITY_TOL`), and a
+the constraints to within :data:`~rdpc_theory.rate_distortion.FEASIBILITY_TOL`), and a
 lower bound is recomputed from the solver's dual variables by Blahut's bound
-(:mod:`rdpc_theory.blahut_arimoto`), which is valid for any multipliers.
+(:mod:`rdpc_theory.rate_distortion`), which is valid for any multipliers.
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from ._channel import expected_cost, mutual_information, perception_value, support_function
-from .blahut_arimoto import FEASIBILITY_TOL
+from .rate_distortion import FEASIBILITY_TOL
 
 __all__ = ["ConvexProgram", "ConvexSolution"]
 

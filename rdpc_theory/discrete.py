@@ -23,7 +23,7 @@ What is certified:
   its square root there); KL bounds below 1e-12 nats are treated as :math:`p_{\hat X} =
   p_X`.
 
-Solvers live in :mod:`rdpc_theory.blahut_arimoto` (Blahut–Arimoto with an interior-point
+Solvers live in :mod:`rdpc_theory.rate_distortion` (Blahut–Arimoto with an interior-point
 polish, generalized Sinkhorn for perception, Lagrangian and convex–concave iterations
 for classification) and :mod:`rdpc_theory.convex` (cvxpy programs).
 
@@ -904,6 +904,7 @@ class _Problem:
             cost,
             None if warm is None else warm.reference,
             tol=(self.tol if tol is None else tol) / 8.0,
+            basis=None if warm is None else warm.basis,
         )
 
     def _sinkhorn(self, beta: float, warm: ba.SlopeSolution | None, P: float) -> ba.SlopeSolution:
@@ -1063,7 +1064,7 @@ class _Problem:
         best: tuple[float, FloatArray, bool] | None = None
         total = n_extra + base_out.n_iter
         for Q0 in starts:
-            Q, it, conv = ba.convex_concave(
+            local = ba.convex_concave(
                 self.p,
                 self.d,
                 self.W,
@@ -1074,6 +1075,7 @@ class _Problem:
                 tol=1e-10,
                 max_iter=200,
             )
+            Q, it, conv = local.channel, local.n_iter, local.converged
             total += it
             if P is not None and perception_value(self.p @ Q, self.p_ball, self.kind) > (
                 P + ba.FEASIBILITY_TOL
@@ -1299,7 +1301,7 @@ class _Problem:
         if Q0 is None:
             sol = ba.slope_solve(self.p, ba.combined_cost(self.d, beta), tol=1e-10)
             Q0 = 0.99 * sol.channel + 0.01 / self.shape[1]
-        return ba.lagrangian_point(
+        local = ba.lagrangian_point(
             self.p,
             self.d,
             self.W,
@@ -1312,3 +1314,4 @@ class _Problem:
             tol=tol,
             max_iter=max_iter,
         )
+        return local.channel, local.n_iter, local.converged

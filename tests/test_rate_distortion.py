@@ -1,0 +1,328 @@
+"""rdpc_theory.rate_distortion internals against independent computations.
+
+References: textbook closed forms (binary Hamming R(D) = h(p) - h(D) and its slope
+D = 1/(1 + e^beta); Gaussian R(D) = 0.5 log(var/D)), an independent cvxpy program written
+here from the definition of I(X;X̂), and numpy's own linear algebra (norms, ranks).
+Default tests use n <= 512; n = 4,096 is ``slow``.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+
+import cvxpy as cp
+import numpy as np
+import pytest
+from threadpoolctl import threadpool_info
+
+from rdpc_theory import BinarySource, DiscreteSource
+from rdpc_theory._channel import expected_cost, mutual_information
+from rdpc_theory.rate_distortion import (
+    LocalSolution,
+    combined_cost,
+    gibbs_kernel,
+    interior_point_solve,
+    lagrangian_point,
+    perception_slope_solve,
+    range_basis,
+    slope_solve,
+    solve_target,
+)
+from rdpc_theory.threads import ENV_VAR, PARALLEL_MIN_ENTRIES, solver_thread_count, solver_threads
+
+LN2 = math.log(2.0)
+
+
+def h_nats(q: float) -> float:
+    return 0.0 if q in (0.0, 1.0) else -q * math.log(q) - (1 - q) * math.log(1 - q)
+
+
+def hamming(p1: float) -> tuple[np.ndarray, np.ndarray]:
+    return np.array([1 - p1, p1]), 1.0 - np.eye(2)
+
+
+def gaussian(n: int) -> DiscreteSource:
+    return DiscreteSource.from_gaussian(1.0, 0.5, 0.6, n=n, n_s=4)
+
+
+def rd_target(p: np.ndarray, d: np.ndarray, D: float, tol: float, **kw):
+    def slope(beta, warm):
+        return slope_solve(
+            p,
+            combined_cost(d, beta),
+            None if warm is None else warm.reference,
+            tol=tol / 8,
+            basis=None if warm is None else warm.basis,
+            **kw,
+        )
+
+    return solve_target(
+        p,
+        d,
+        D,
+        slope,
+        lambda Q: mutual_information(p, Q),
+        b_min=float(p @ d.min(axis=1)),
+        tol=tol,
+    )
+
+
+def cvxpy_slope_value(p: np.ndarray, w: np.ndarray) -> float:
+    """min_Q I(X;X̂) + E w written from the definition (no code shared with the solvers)."""
+    n, m = w.shape
+    Q = cp.Variable((n, m), nonneg=True)
+    joint = cp.multiply(p[:, None], Q)
+    r = cp.sum(joint, axis=0)
+    info = cp.sum(cp.rel_entr(joint, p[:, None] @ cp.reshape(r, (1, m), order="C")))
+    prob = cp.Problem(cp.Minimize(info + cp.sum(cp.multiply(joint, w))), [cp.sum(Q, axis=1) == 1])
+    prob.solve(solver=cp.CLARABEL)
+    return float(prob.value)
+
+
+# -- slope problems -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("seed", range(4))
+@pytest.mark.parametrize("method", ["ipm", "ba"])
+def test_slope_bounds_bracket_cvxpy(seed, method):
+    rng = np.random.default_rng(seed)
+    n, m = 3 + seed, 2 + seed
+    p = rng.dirichlet(np.ones(n))
+    w = 3.0 * rng.random((n, m))
+    ref = cvxpy_slope_value(p, w)
+    sol = slope_solve(p, w, tol=1e-9, method=method, max_iter=200 if method == "ipm" else 50000)
+    assert sol.lower <= ref + 1e-7 <= sol.value + 2e-7
+    assert sol.value - ref < 1e-6
+    # The returned value is the objective of the returned channel.
+    Q = sol.channel
+    assert sol.value == pytest.approx(mutual_information(p, Q) + expected_cost(p, Q, w), abs=1e-12)
+
+
+def test_slope_forbidden_pairs_get_no_mass():
+    p = np.array([0.5, 0.3, 0.2])
+    w = np.array([[0.0, np.inf, 1.0], [1.0, 0.0, np.inf], [np.inf, 1.0, 0.0]])
+    sol = slope_solve(p, w, tol=1e-10)
+    assert np.all(sol.channel[np.isinf(w)] == 0.0)
+    assert sol.gap <= 1e-10
+
+
+def test_binary_hamming_rd_matches_closed_form():
+    p, d = hamming(0.3)
+    for D in (0.02, 0.1, 0.2, 0.29):
+        sol = rd_target(p, d, D, tol=1e-9)
+        exact = h_nats(0.3) - h_nats(D)
+        assert sol.converged, sol.message
+        assert sol.lower - 1e-12 <= exact <= sol.upper + 1e-12
+        assert sol.upper - sol.lower <= 1e-9
+        assert expected_cost(p, sol.channel, d) <= D + 1e-9
+
+
+def test_binary_slope_solution_has_textbook_distortion():
+    # Hamming R(D) has slope -beta at D = 1/(1 + e^beta) (for D below min(p, 1-p)).
+    p, d = hamming(0.3)
+    beta = 2.5
+    sol = slope_solve(p, beta * d, tol=1e-12)
+    D = 1.0 / (1.0 + math.exp(beta))
+    assert expected_cost(p, sol.channel, d) == pytest.approx(D, abs=1e-7)
+    assert mutual_information(p, sol.channel) == pytest.approx(h_nats(0.3) - h_nats(D), abs=1e-7)
+
+
+def test_warm_started_curve_matches_closed_form_with_fewer_slopes():
+    p, d = hamming(0.3)
+    Ds = np.linspace(0.02, 0.28, 14)
+
+    def run_curve(warm_start: bool) -> int:
+        solves = 0
+
+        def slope(beta, warm):
+            nonlocal solves
+            solves += 1
+            return slope_solve(p, combined_cost(d, beta), None if warm is None else warm.reference)
+
+        beta0 = warm = D0 = e0 = None
+        for D in Ds:
+            sol = solve_target(
+                p,
+                d,
+                D,
+                slope,
+                lambda Q: mutual_information(p, Q),
+                b_min=0.0,
+                tol=1e-9,
+                beta0=beta0,
+                warm=warm,
+                b0=D0,
+                elasticity0=e0,
+            )
+            exact = h_nats(0.3) - h_nats(D)
+            assert sol.converged and sol.lower - 1e-12 <= exact <= sol.upper + 1e-12
+            if warm_start:
+                beta0, warm, D0, e0 = sol.beta, sol.slope_solution, D, sol.elasticity
+            # Elasticity of the Hamming slope curve D = 1/(1 + e^beta): -beta e^beta D.
+            if math.isfinite(sol.elasticity):
+                b = sol.beta
+                assert sol.elasticity == pytest.approx(
+                    -b * math.exp(b) * (1 / (1 + math.exp(b))), rel=0.05
+                )
+        return solves
+
+    assert run_curve(True) < 0.8 * run_curve(False)
+
+
+def test_target_below_smallest_cost_is_infeasible():
+    p, d = hamming(0.3)
+    d = d + 0.1
+    sol = rd_target(p, d, 0.05, tol=1e-9)
+    assert math.isinf(sol.upper) and math.isinf(sol.lower)
+
+
+def test_gaussian_grid_converges_to_closed_form():
+    D = 0.3
+    exact = 0.5 * math.log(1.0 / D)
+    errors = []
+    for n in (16, 64, 256):
+        sol = rd_target(gaussian(n).p_x, gaussian(n).distortion, D, tol=1e-9)
+        assert sol.converged
+        errors.append(abs(0.5 * (sol.upper + sol.lower) - exact))
+    assert errors[0] > errors[1] > errors[2]
+    assert errors[2] < 1e-4
+
+
+# -- the interior point and its low-rank Newton system ---------------------------------------
+
+
+def test_range_basis_captures_a_smooth_kernel():
+    src = gaussian(400)
+    K, _ = gibbs_kernel(src.distortion / 0.6)
+    basis = range_basis(K)
+    assert basis is not None
+    assert basis.rank < 100  # numerical rank of a smooth kernel, far below n
+    err = np.linalg.norm(K - basis.U @ basis.B, 2)
+    assert err <= 1e-11 * np.linalg.norm(K, 2)
+    assert np.allclose(basis.U.T @ basis.U, np.eye(basis.rank), atol=1e-12)
+
+
+def test_range_basis_declines_a_full_rank_kernel():
+    rng = np.random.default_rng(0)
+    assert range_basis(rng.random((300, 300))) is None
+
+
+def test_low_rank_and_dense_newton_reach_the_same_optimum():
+    src = gaussian(300)
+    p = src.p_x
+    K, _ = gibbs_kernel(src.distortion / 0.6)
+    r0 = np.full(300, 1 / 300)
+    dense = interior_point_solve(p, K, r0, 1e-10, 200)
+    low = interior_point_solve(p, K, r0, 1e-10, 200, range_basis(K))
+    assert dense.gap <= 1e-10 and low.gap <= 1e-10
+
+    def dual_value(r):
+        return -float(p @ np.log(K @ r))
+
+    assert dual_value(dense.r) == pytest.approx(dual_value(low.r), abs=2e-10)
+
+
+def test_accelerated_beats_plain_ba_on_a_grid():
+    src = gaussian(256)
+    w = src.distortion / 0.6
+    acc = slope_solve(src.p_x, w, tol=1e-8)
+    plain = slope_solve(src.p_x, w, tol=1e-8, method="ba", max_iter=acc.n_iter * 20)
+    assert acc.gap <= 1e-8 < plain.gap  # BA is sublinear on discretized sources
+    assert acc.lower <= plain.value and plain.lower <= acc.value
+
+
+# -- perception ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("D", "P"), [(0.1, 0.02), (0.05, 0.01)])
+def test_binary_rdp_tv_matches_closed_form(D, P):
+    p, d = hamming(0.3)
+
+    def slope(beta, warm):
+        start = None if warm is None else (warm.reference, warm.scaling)
+        return perception_slope_solve(p, combined_cost(d, beta), p, P, "tv", start, tol=1e-11)
+
+    sol = solve_target(p, d, D, slope, lambda Q: mutual_information(p, Q), b_min=0.0, tol=1e-9)
+    exact = float(BinarySource(0.3, 0.1).rdp(D, P, base=math.e))
+    assert sol.lower - 1e-9 <= exact <= sol.upper + 1e-9
+
+
+# -- classification ------------------------------------------------------------------------
+
+
+def test_lagrangian_point_without_label_term_is_the_rd_point():
+    p, d = hamming(0.3)
+    W = np.array([[0.9, 0.1], [0.1, 0.9]])
+    beta = 2.0
+    out = lagrangian_point(
+        p,
+        d,
+        W,
+        beta,
+        0.0,
+        np.full((2, 2), 0.5),
+        slope=lambda w, warm: slope_solve(p, w, None if warm is None else warm.reference),
+    )
+    assert isinstance(out, LocalSolution) and out.converged
+    D = 1.0 / (1.0 + math.exp(beta))
+    assert expected_cost(p, out.channel, d) == pytest.approx(D, abs=1e-7)
+
+
+# -- threads -------------------------------------------------------------------------------
+
+
+def blas_threads() -> set[int]:
+    return {lib["num_threads"] for lib in threadpool_info() if lib["user_api"] == "blas"}
+
+
+def test_thread_rule_by_size_and_overrides(monkeypatch):
+    monkeypatch.delenv(ENV_VAR, raising=False)
+    assert solver_thread_count(256 * 256) == 1
+    cores = os.cpu_count() or 1
+    assert solver_thread_count(PARALLEL_MIN_ENTRIES) == 1
+    assert solver_thread_count(64 * PARALLEL_MIN_ENTRIES) == max(1, cores // 2)
+    assert solver_thread_count(256 * 256, threads=2) == 2
+    monkeypatch.setenv(ENV_VAR, "3")
+    assert solver_thread_count(256 * 256) == 3
+    assert solver_thread_count(256 * 256, threads=1) == 1
+    monkeypatch.setenv(ENV_VAR, "auto")
+    assert solver_thread_count(256 * 256) == 1
+
+
+@pytest.mark.parametrize("bad", ["0", "-1", "two", "1.5"])
+def test_thread_env_var_rejects_bad_values(monkeypatch, bad):
+    monkeypatch.setenv(ENV_VAR, bad)
+    with pytest.raises(ValueError, match="`RDPC_NUM_THREADS` must be an integer >= 1"):
+        solver_thread_count(10)
+
+
+@pytest.mark.parametrize("bad", [0, -2, 1.5])
+def test_thread_keyword_rejects_bad_values(bad):
+    with pytest.raises(ValueError, match="`threads` must be an integer >= 1"):
+        solver_thread_count(10, threads=bad)
+
+
+def test_solver_threads_sets_and_restores_blas_limit(monkeypatch):
+    monkeypatch.delenv(ENV_VAR, raising=False)
+    before = blas_threads()
+    if not before:
+        pytest.skip("no BLAS visible to threadpoolctl")
+    with solver_threads(100):
+        assert blas_threads() == {1}
+    assert blas_threads() == before
+
+
+# -- large alphabets -----------------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_n4096_rd_certified_in_seconds():
+    src = DiscreteSource.from_gaussian(1.0, 0.5, 0.6, n=4096, n_s=4)
+    t0 = time.process_time()
+    sol = rd_target(src.p_x, src.distortion, 0.3, tol=1e-6 * LN2)
+    cpu = time.process_time() - t0
+    assert sol.converged and sol.upper - sol.lower <= 1e-6 * LN2
+    assert abs(0.5 * (sol.upper + sol.lower) - 0.5 * math.log(1 / 0.3)) < 1e-5
+    assert cpu < 30.0  # target 10 s on an idle core; slack for a shared machine
