@@ -469,7 +469,7 @@ def markdown(result: dict[str, Any]) -> str:
 
 
 def write_json(path: str, data: dict[str, Any]) -> None:
-    from rdpc_theory.atomic_io import atomic_write_text
+    from rdpc_common.atomic import atomic_write_text
 
     atomic_write_text(path, json.dumps(data, indent=2) + "\n")
 
