@@ -57,7 +57,6 @@ __all__ = [
     "prepare_classifier",
     "EVAL_BATCH",
     "STREAM_EVAL",
-    "CONV_MEMORY_FORMAT",
     "to_device",
 ]
 
@@ -289,21 +288,16 @@ def generator_step(
     return terms
 
 
-#: Memory format of the convolution weights (and so of the activations that flow through
-#: them). Channels-last lets oneDNN run the published decoder's transposed convolutions and
-#: the critic's convolutions without layout conversions: measured 1.3x per generator step of
-#: the published-size MNIST model on one CPU core (``benchmarks/train_speed.py --compare``).
-#: Results change only by floating-point reassociation; models without convolutions (the
-#: ``cpu`` and ``tiny`` sizes) are untouched.
-CONV_MEMORY_FORMAT = torch.channels_last
-
-
 _M = TypeVar("_M", bound=nn.Module)
 
 
-def to_device(module: _M, device: str | torch.device) -> _M:
-    """`module` on `device` with its convolution weights in :data:`CONV_MEMORY_FORMAT`."""
-    return module.to(device).to(memory_format=CONV_MEMORY_FORMAT)
+def to_device(module: _M, device: str | torch.device, memory_format: str = "contiguous") -> _M:
+    """`module` on `device`, its convolution weights (and so the activations that flow
+    through them) in `memory_format` (``RunConfig.memory_format``)."""
+    module = module.to(device)
+    if memory_format == "channels_last":
+        module = module.to(memory_format=torch.channels_last)
+    return module
 
 
 class ImageExperiment:
@@ -312,9 +306,10 @@ class ImageExperiment:
 
     def __init__(self, config: RunConfig, task: Task, context: RunContext) -> None:
         self.config, self.task, self.device = config, task, context.device
-        self.codec = to_device(build_codec(config, task), context.device)
+        fmt = config.memory_format
+        self.codec = to_device(build_codec(config, task), context.device, fmt)
         critic = build_critic(config, task)
-        self.critic = to_device(critic, context.device) if critic is not None else None
+        self.critic = to_device(critic, context.device, fmt) if critic is not None else None
         self.base_encoder_hash: str | None = None
         if config.mode == "universal":
             assert config.base_encoder is not None
