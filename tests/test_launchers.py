@@ -231,6 +231,18 @@ def test_a_failing_run_is_recorded_and_the_sweep_goes_on(tmp_path, reference, ca
     assert finals(tmp_path) == {h: f for h, f in reference.items() if h != bad_hash}
 
 
+@pytest.mark.slow  # two spawned pools (about a minute on a busy 2-core machine)
+def test_local_pool_worker_killed_mid_run_is_retried(tmp_path, reference) -> None:
+    with Watch(tmp_path, kill=True) as watch:
+        report = sweep(tmp_path, "local", retries=1)
+    assert watch.killed is not None, "no run was caught mid-training"
+    # A dead worker breaks the whole process pool (concurrent.futures ends its other
+    # workers too), so a run still training beside it is resubmitted as well.
+    assert (report.finished, report.failed) == (2, {}) and report.retried in (1, 2)
+    assert watch.written_once()
+    assert finals(tmp_path) == reference
+
+
 # ---------------------------------------------------------------------------------- Ray
 @pytest.fixture(scope="module")
 def ray_instance() -> Iterator[None]:
