@@ -59,11 +59,13 @@ def add_sweep_options(
         "--retries",
         type=nonnegative_int,
         default=0,
+        metavar="N",
         help="resubmit a job lost to a dead worker or a transient (OS) error up to N times",
     )
     g.add_argument(
         "--address",
         default=None,
+        metavar="ADDR",
         help="ray: address of a running cluster (e.g. auto, ray://head:10001); "
         "default: start a private local instance",
     )
@@ -74,7 +76,7 @@ def add_sweep_options(
         help="slurm: TOML/JSON file of a cluster's defaults (partition, time_min, "
         "gpus_per_job, ...); the options below override it",
     )
-    g.add_argument("--slurm-partition", default=None, help="slurm: partition")
+    g.add_argument("--slurm-partition", default=None, metavar="NAME", help="slurm: partition")
     g.add_argument(
         "--slurm-time",
         type=positive_int,
@@ -89,8 +91,10 @@ def add_sweep_options(
         metavar="N",
         help="slurm: GPUs per job (default: 1 with --device cuda, else 0); CPUs per job: --threads",
     )
-    g.add_argument("--slurm-mem-gb", type=float, default=None, help="slurm: memory per job (GB)")
-    g.add_argument("--slurm-account", default=None, help="slurm: account to charge")
+    g.add_argument(
+        "--slurm-mem-gb", type=float, default=None, metavar="GB", help="slurm: memory per job"
+    )
+    g.add_argument("--slurm-account", default=None, metavar="NAME", help="slurm: account to charge")
     g.add_argument(
         "--slurm-logs",
         default=None,
