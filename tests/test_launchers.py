@@ -248,7 +248,10 @@ def test_local_pool_worker_killed_mid_run_is_retried(tmp_path, reference) -> Non
 def ray_instance() -> Iterator[None]:
     """A private Ray instance on this machine with 2 CPUs (never another host's)."""
     ray = pytest.importorskip("ray")
-    ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False)
+    ray.init(
+        address="local", num_cpus=2, include_dashboard=False, log_to_driver=False,
+        _node_ip_address="127.0.0.1",
+    )  # fmt: skip
     yield
     ray.shutdown()
 
@@ -266,6 +269,18 @@ def test_ray_worker_killed_mid_run_is_retried(tmp_path, reference, ray_instance)
     assert (report.finished, report.failed, report.retried) == (2, {}, 1)
     assert watch.written_once()  # every run finished exactly once
     assert finals(tmp_path) == reference  # the resumed run equals the uninterrupted one
+
+
+def test_a_failing_run_on_ray_keeps_its_own_error(tmp_path, reference, ray_instance) -> None:
+    bad_hash = min(reference)
+    (tmp_path / PRESET / bad_hash).mkdir(parents=True)
+    (tmp_path / PRESET / bad_hash / "checkpoint.pt").write_bytes(b"not a checkpoint")
+    report = sweep(tmp_path, "ray", retries=1)
+    assert (report.finished, report.retried) == (1, 0)  # a bad file is not retried
+    (failure,) = report.failures.values()
+    assert failure["error"].startswith("FileProblem:") and "checkpoint.pt" in failure["error"]
+    assert "rundir.py" in failure["traceback"]  # the worker's frames, down to the raise
+    assert "\x1b[" not in failure["traceback"]
 
 
 def test_two_ray_sweeps_at_once_do_not_duplicate_work(tmp_path, reference, ray_instance) -> None:

@@ -19,6 +19,7 @@ the runs root at the same path.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -42,7 +43,9 @@ def _task_failure(exc: BaseException) -> dict[str, str]:
     """The job's own exception when Ray wraps it (``RayTaskError``), else Ray's error."""
     cause = getattr(exc, "cause", None)
     if isinstance(cause, BaseException):
-        return failure_record(exc, error=f"{type(cause).__name__}: {cause}", trace=str(exc))
+        trace = getattr(exc, "traceback_str", None) or str(exc)  # the worker's traceback
+        trace = re.sub(r"\x1b\[[0-9;]*m", "", trace)  # without Ray's terminal colours
+        return failure_record(exc, error=f"{type(cause).__name__}: {cause}", trace=trace)
     return failure_record(exc)
 
 
