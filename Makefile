@@ -24,5 +24,5 @@ test: $(VENV)/.installed
 # The README's install, redone when pyproject.toml changes.
 $(VENV)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet -e ".[neural,dev]"
+	$(BIN)/python -m pip install --quiet -e ".[neural,dev,ray,slurm]"
 	touch $@

@@ -8,10 +8,22 @@ FLOPs per step are counted by torch's ``FlopCounterMode`` (matmuls and convoluti
 forward + backward, including the gradient-penalty double backward); the reference rate is
 a dense float32 ``torch.mm`` of 2048 x 2048 matrices on the same threads.
 
+``--compare`` instead measures the cost per generator step of a real run of the published-size
+MNIST model (Fig. 9(a) setting, ``paper-fig9a``, one thread, real MNIST batches, the preset's
+learning-rate schedule, and its validation evaluation amortised over ``eval_every`` steps) with
+``memory_format`` ``contiguous`` (the default) and ``channels_last`` (opt-in), alternating the
+two in one process and timing CPU time (``time.process_time``), so that the ratio holds on a
+busy machine. Both start from the same initialisation and see the same batches; the step-0
+loss and gradient differences and the per-step losses are recorded too. The frozen
+classifiers are untrained networks of the preset's architectures (training them costs
+minutes and does not change the time of a step).
+
 Usage::
 
     python benchmarks/train_speed.py                 # writes benchmarks/results/train_speed.json
     python benchmarks/train_speed.py --threads 1 2 --seconds 5 --out my.json
+    RDPC_DATA=../shared/data python benchmarks/train_speed.py --compare
+        # writes benchmarks/results/train_speed_compare.json
 
 Timings on a shared machine are contaminated by other processes: the JSON records the
 load average before and after each measurement.
@@ -20,6 +32,7 @@ load average before and after each measurement.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import platform
@@ -30,14 +43,22 @@ from typing import Any
 
 import torch
 
+from rdpc_neural.core.lifecycle import RunContext
+from rdpc_neural.core.registry import get_preset
 from rdpc_neural.core.seeding import torch_generator
-from rdpc_neural.data import TensorSplits
-from rdpc_neural.kinds.image import build_codec, build_critic, critic_step, generator_step
+from rdpc_neural.data import TensorSplits, load_splits
+from rdpc_neural.kinds.image import (
+    ImageExperiment,
+    build_codec,
+    build_critic,
+    critic_step,
+    generator_step,
+)
 from rdpc_neural.kinds.image_config import RunConfig
 from rdpc_neural.models import CLASSIFIERS, count_flops, count_parameters
 from rdpc_neural.tasks import ImageClassificationTask
 
-__all__ = ["main", "matmul_gflops", "bench_size"]
+__all__ = ["main", "matmul_gflops", "bench_size", "compare_memory_formats"]
 
 
 def matmul_gflops(n: int = 2048, seconds: float = 2.0) -> float:
@@ -114,6 +135,93 @@ def bench_size(size: str, batch: int, threads: int, seconds: float, critic: bool
     }
 
 
+def _paper_experiments(data_dir: str | None, formats: tuple[str, ...]) -> dict[str, Any]:
+    """One :class:`ImageExperiment` per memory format, sharing one task (data, classifiers)."""
+    presets = [c for c in get_preset("paper-fig9a").configs() if c.lambda_c > 0]
+    base = presets[len(presets) // 2]  # a middle point of the Fig. 9(a) grid
+    splits = load_splits("mnist", data_dir, val_size=base.val_size, split_seed=base.split_seed)
+    clf = CLASSIFIERS.build(base.classifier.arch).eval().requires_grad_(False)
+    held = CLASSIFIERS.build(base.heldout_classifier.arch).eval().requires_grad_(False)
+    task = ImageClassificationTask(splits, clf, held)
+    context = RunContext(Path("/nonexistent"), "bench")
+    return {
+        f: ImageExperiment(dataclasses.replace(base, memory_format=f), task, context)
+        for f in formats
+    }
+
+
+def compare_memory_formats(
+    data_dir: str | None, rounds: int, steps_per_round: int
+) -> dict[str, Any]:
+    """Cost per generator step (CPU seconds, evaluation amortised) of the published-size model
+    with contiguous vs channels-last convolution weights, measured alternately."""
+    torch.set_num_threads(1)
+    names = ("contiguous", "channels_last")
+    exps = _paper_experiments(data_dir, names)
+    cfg = exps["channels_last"].config
+    step_cpu: dict[str, list[float]] = {n: [] for n in names}
+    losses: dict[str, list[float]] = {n: [] for n in names}
+    done = dict.fromkeys(names, 0)
+    for n in names:  # warm-up (oneDNN primitive creation), not timed; same steps for both
+        losses[n].append(exps[n].train_step(done[n])["loss"])
+        done[n] += 1
+    # Step 0 started from the same parameters: its loss and gradient differ by rounding only
+    # (channels-last BatchNorm rounds differently, see RunConfig.memory_format). Later steps
+    # drift apart further: Adam turns the rounding noise of gradients that are zero in exact
+    # arithmetic, e.g. of biases followed by BatchNorm, into steps of size lr.
+    grads = [
+        torch.cat([q.grad.flatten() for q in exps[n].codec.parameters() if q.grad is not None])
+        for n in names
+    ]
+    grad_diff = float((grads[0] - grads[1]).norm() / grads[1].norm())
+    loss0_diff = abs(losses["contiguous"][0] - losses["channels_last"][0]) / abs(
+        losses["channels_last"][0]
+    )
+    load0 = os.getloadavg()
+    for _ in range(rounds):
+        for n in names:
+            c0 = time.process_time()
+            for _ in range(steps_per_round):
+                losses[n].append(exps[n].train_step(done[n])["loss"])
+                done[n] += 1
+            step_cpu[n].append((time.process_time() - c0) / steps_per_round)
+    eval_cpu: dict[str, float] = {}
+    rows: dict[str, dict[str, Any]] = {}
+    for n in names:
+        c0 = time.process_time()
+        rows[n] = exps[n].evaluate(done[n], final=False)[0]
+        eval_cpu[n] = time.process_time() - c0
+    load1 = os.getloadavg()
+    per_step = {n: min(step_cpu[n]) + eval_cpu[n] / cfg.eval_every for n in names}
+    loss_diff = max(
+        abs(x - y) / max(abs(y), 1e-30)
+        for x, y in zip(losses["contiguous"], losses["channels_last"], strict=True)
+    )
+    return {
+        "preset": "paper-fig9a",
+        "config": cfg.to_dict(),
+        "threads": 1,
+        "steps_per_variant": done["channels_last"],
+        "rounds": rounds,
+        "steps_per_round": steps_per_round,
+        "step_cpu_seconds": step_cpu,
+        "val_eval_cpu_seconds": eval_cpu,
+        "eval_images": cfg.eval_size,
+        "eval_every": cfg.eval_every,
+        "cpu_seconds_per_step_with_eval": per_step,
+        "images_per_cpu_second": {n: cfg.batch_size / per_step[n] for n in names},
+        "speedup": per_step["contiguous"] / per_step["channels_last"],
+        "step0_relative_loss_difference": loss0_diff,
+        "step0_relative_gradient_difference_l2": grad_diff,
+        "losses": losses,
+        "max_relative_loss_difference_over_steps": loss_diff,
+        "val_rows": rows,
+        "load_avg_before": list(load0),
+        "load_avg_after": list(load1),
+        "cpu_seconds_per_run_estimate": {n: per_step[n] * cfg.steps for n in names},
+    }
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--sizes", nargs="+", default=["reference", "cpu"])
@@ -121,9 +229,35 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seconds", type=float, default=5.0, help="timing window per measurement")
     p.add_argument("--critic", action="store_true", help="also time steps with a critic")
     p.add_argument(
-        "--out", default=str(Path(__file__).resolve().parent / "results" / "train_speed.json")
+        "--compare",
+        action="store_true",
+        help="time a real published-size run, old vs current memory format (see the docstring)",
+    )
+    p.add_argument("--rounds", type=int, default=4, help="--compare: alternations")
+    p.add_argument("--steps-per-round", type=int, default=3, help="--compare: steps per turn")
+    p.add_argument(
+        "--out",
+        default=None,
+        help="JSON output (default: benchmarks/results/train_speed.json, or "
+        "train_speed_compare.json with --compare)",
     )
     args = p.parse_args(argv)
+    results = Path(__file__).resolve().parent / "results"
+    default = "train_speed_compare.json" if args.compare else "train_speed.json"
+    out = Path(args.out) if args.out else results / default
+    if args.compare:
+        r = compare_memory_formats(os.environ.get("RDPC_DATA"), args.rounds, args.steps_per_round)
+        per = r["cpu_seconds_per_step_with_eval"]
+        print(
+            f"published-size MNIST, 1 thread, CPU s per generator step incl. evaluation: "
+            f"contiguous {per['contiguous']:.3f}, channels-last {per['channels_last']:.3f} "
+            f"-> {r['speedup']:.2f}x; step 0 relative differences: loss "
+            f"{r['step0_relative_loss_difference']:.1e}, gradient "
+            f"{r['step0_relative_gradient_difference_l2']:.1e}",
+            flush=True,
+        )
+        _write(out, {"benchmark": "train_speed --compare", **_meta(), "result": r})
+        return 0
     batches = {"reference": 128, "cpu": 256, "tiny": 64}
     rows = []
     for size in args.sizes:
@@ -138,21 +272,26 @@ def main(argv: list[str] | None = None) -> int:
                     f"of matmul ({r['matmul_gflops']:.0f} GFLOP/s)",
                     flush=True,
                 )
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    meta = {
-        "benchmark": "train_speed",
+    _write(out, {"benchmark": "train_speed", **_meta(), "results": rows})
+    return 0
+
+
+def _meta() -> dict[str, Any]:
+    return {
         "torch": torch.__version__,
         "python": sys.version.split()[0],
         "machine": platform.processor() or platform.machine(),
         "cpu_count": os.cpu_count(),
-        "results": rows,
+        "gpu": torch.cuda.is_available(),
     }
+
+
+def _write(out: Path, data: dict[str, Any]) -> None:
+    out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_suffix(".tmp")
-    tmp.write_text(json.dumps(meta, indent=2) + "\n")
+    tmp.write_text(json.dumps(data, indent=2, default=str) + "\n")
     os.replace(tmp, out)
     print(f"wrote {out}")
-    return 0
 
 
 if __name__ == "__main__":

@@ -24,6 +24,7 @@ from rdpc_neural.kinds.image_presets import MNIST_RATES, get_preset, preset_name
         ({"lambda_p": math.nan}, r"`lambda_p` must be finite"),
         ({"lambda_d": 0.0, "lambda_c": 0.0}, r"at least one of `lambda_d`"),
         ({"grad_mode": "noise"}, r"`grad_mode` must be one of 'soft-to-hard'"),
+        ({"memory_format": "nhwc"}, r"`memory_format` must be one of 'contiguous'"),
         ({"dataset": "cifar"}, r"`dataset` must be one of"),
         ({"size": "huge"}, r"`size` must be one of"),
         ({"steps": 0}, r"`steps` must be >= 1"),

@@ -16,7 +16,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from .common import add_locations, add_sweep_options, check_device
+from .common import add_locations, add_sweep_options, check_device, launcher_from_args
 
 __all__ = ["configure", "run", "list_presets", "sweep"]
 
@@ -48,6 +48,7 @@ def sweep(args: argparse.Namespace, kind: str | None = None) -> int:
         raise ValueError(
             f"`--preset` {args.preset!r} is not a {kind} preset (see `rdpc {args.command} --list`)."
         )
+    launcher = launcher_from_args(args)  # a missing engine is reported before any planning
     root = resolve_runs_root(args.runs_dir)
     plan = plan_sweep(args.preset, root, args.overrides, args.only, limit=args.limit)
     todo = len(plan.runs)
@@ -75,11 +76,18 @@ def sweep(args: argparse.Namespace, kind: str | None = None) -> int:
         device=args.device,
         progress=not args.no_progress,
         limit=args.limit,
-        launcher=args.launcher,
+        launcher=launcher,
+        retries=args.retries,
     )
     print(report.line())
     for job, err in report.failed.items():
         print(f"  failed {job}: {err}", file=sys.stderr)
+    if report.failed:
+        print(
+            f"  tracebacks: {root / args.preset / 'sweep.json'} (failures) and failure.json "
+            "in each failed run's directory",
+            file=sys.stderr,
+        )
     return 1 if report.failed else 0
 
 

@@ -50,6 +50,7 @@ class LaunchSettings:
     jobs: int = 1
     threads_per_job: int = 1
     progress: bool = True
+    retries: int = 0  # resubmissions per job lost to a dead worker or a transient error
 
     def spec(self, job: Job) -> dict[str, Any]:
         """The job's full spec for :func:`~rdpc_neural.core.job.run_job`."""
@@ -274,12 +275,29 @@ class LocalLauncher:
         return out
 
 
-#: Launchers by name (``rdpc sweep --launcher NAME``).
-LAUNCHERS: dict[str, Callable[[], Launcher]] = {"local": LocalLauncher}
+def _ray(**options: Any) -> Launcher:
+    from .launch_ray import RayLauncher  # imported on use: Ray is an optional extra
+
+    return RayLauncher(**options)
 
 
-def get_launcher(name: str) -> Launcher:
-    """A launcher by name (``ValueError`` listing the names otherwise)."""
+def _slurm(**options: Any) -> Launcher:
+    from .launch_slurm import SlurmLauncher  # imported on use: submitit is an optional extra
+
+    return SlurmLauncher(**options)
+
+
+#: Launchers by name (``rdpc sweep --launcher NAME``); options are the launcher's fields.
+LAUNCHERS: dict[str, Callable[..., Launcher]] = {
+    "local": LocalLauncher,
+    "ray": _ray,
+    "slurm": _slurm,
+}
+
+
+def get_launcher(name: str, **options: Any) -> Launcher:
+    """A launcher by name, built with `options` (``ValueError`` listing the names otherwise;
+    :class:`~rdpc_neural.core.extras.MissingExtra` if its engine is not installed)."""
     if name not in LAUNCHERS:
         raise ValueError(f"`launcher` must be one of {', '.join(LAUNCHERS)}; got {name!r}.")
-    return LAUNCHERS[name]()
+    return LAUNCHERS[name](**options)

@@ -17,15 +17,17 @@ from typing import Any
 
 from rdpc_common.atomic import atomic_write_json
 
-from .launchers import LaunchSettings, get_launcher
+from .launchers import Launcher, LaunchSettings, get_launcher
 from .plan import Job, plan_sweep
+from .retries import launch_with_retries
 
 __all__ = ["SweepReport", "run_sweep"]
 
 
 @dataclass(frozen=True)
 class SweepReport:
-    """What a sweep did: run counts, failures (job id -> error text) and wall time.
+    """What a sweep did: run counts, failures (job id -> error text), resubmissions and wall
+    time.
 
     ``failures`` holds the full error and traceback of each failed job; each failed run's
     directory also keeps them in ``failure.json``.
@@ -41,11 +43,13 @@ class SweepReport:
     threads_per_job: int = 1
     launcher: str = "local"
     failures: dict[str, dict[str, str]] = field(default_factory=dict)
+    retried: int = 0  # jobs resubmitted after a dead worker or a transient error
 
     def line(self) -> str:
         """One summary line for the terminal."""
         return (
-            f"finished {self.finished}, skipped {self.skipped}, failed {len(self.failed)} "
+            f"finished {self.finished}, skipped {self.skipped}, failed {len(self.failed)}, "
+            f"retried {self.retried} "
             f"in {self.wall_seconds:.0f} s (launcher {self.launcher}, jobs {self.jobs} x "
             f"{self.threads_per_job} threads)"
         )
@@ -64,7 +68,8 @@ def run_sweep(
     device: str = "cpu",
     progress: bool = True,
     limit: int | None = None,
-    launcher: str = "local",
+    launcher: str | Launcher = "local",
+    retries: int = 0,
 ) -> SweepReport:
     """Train the missing runs of `preset` (any kind) under ``<runs_root>/<preset>/``.
 
@@ -78,8 +83,12 @@ def run_sweep(
         torch threads per job (default: ``max(1, cpu_count // jobs)``).
     limit : int, optional
         Train at most this many of the missing runs (e.g. to time a slice of a sweep).
-    launcher : str
-        ``"local"`` (this machine).
+    launcher : str or Launcher
+        ``"local"`` (this machine), ``"ray"``, ``"slurm"`` (with default options), or a
+        launcher built by :func:`~rdpc_neural.core.launchers.get_launcher` with options.
+    retries : int
+        Resubmissions per job lost to a dead worker or a transient error (see
+        :mod:`~rdpc_neural.core.retries`).
 
     Returns
     -------
@@ -89,6 +98,9 @@ def run_sweep(
     for name, v in (("jobs", jobs), ("threads_per_job", threads_per_job or 1)):
         if isinstance(v, bool) or not isinstance(v, int) or v < 1:
             raise ValueError(f"`{name}` must be an integer >= 1; got {v!r}.")
+    if isinstance(retries, bool) or not isinstance(retries, int) or retries < 0:
+        raise ValueError(f"`retries` must be an integer >= 0; got {retries!r}.")
+    chosen = get_launcher(launcher) if isinstance(launcher, str) else launcher
     t0 = time.perf_counter()
     root = Path(runs_root).resolve()
     plan = plan_sweep(preset, root, overrides, only, limit=limit)
@@ -102,8 +114,8 @@ def run_sweep(
         jobs,
         threads,
         progress,
+        retries,
     )
-    chosen = get_launcher(launcher)
     bar = None
     if progress and plan.runs:
         from tqdm.auto import tqdm
@@ -117,7 +129,7 @@ def run_sweep(
             bar.update(1)
 
     try:
-        outcome = chosen.launch(plan, settings, on_done)
+        outcome = launch_with_retries(chosen, plan, settings, on_done)
     finally:
         if bar is not None:
             bar.close()
@@ -132,6 +144,7 @@ def run_sweep(
         threads_per_job=threads,
         launcher=chosen.name,
         failures=outcome.failed,
+        retried=outcome.retried,
     )
     info: dict[str, Any] = asdict(report)
     info.update(

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import torch
@@ -57,6 +57,7 @@ __all__ = [
     "prepare_classifier",
     "EVAL_BATCH",
     "STREAM_EVAL",
+    "to_device",
 ]
 
 # Random streams (seeded per step; see the module docstring).
@@ -287,15 +288,28 @@ def generator_step(
     return terms
 
 
+_M = TypeVar("_M", bound=nn.Module)
+
+
+def to_device(module: _M, device: str | torch.device, memory_format: str = "contiguous") -> _M:
+    """`module` on `device`, its convolution weights (and so the activations that flow
+    through them) in `memory_format` (``RunConfig.memory_format``)."""
+    module = module.to(device)
+    if memory_format == "channels_last":
+        module = module.to(memory_format=torch.channels_last)
+    return module
+
+
 class ImageExperiment:
     """One image codec run (the ``image`` kind's :class:`~rdpc_neural.core.registry.Experiment`):
     codec, critic (only when ``lambda_p > 0``), optimizers and the task."""
 
     def __init__(self, config: RunConfig, task: Task, context: RunContext) -> None:
         self.config, self.task, self.device = config, task, context.device
-        self.codec = build_codec(config, task).to(context.device)
+        fmt = config.memory_format
+        self.codec = to_device(build_codec(config, task), context.device, fmt)
         critic = build_critic(config, task)
-        self.critic = critic.to(context.device) if critic is not None else None
+        self.critic = to_device(critic, context.device, fmt) if critic is not None else None
         self.base_encoder_hash: str | None = None
         if config.mode == "universal":
             assert config.base_encoder is not None
