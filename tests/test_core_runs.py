@@ -132,6 +132,11 @@ def test_legacy_runs_are_listed_with_their_recorded_metrics(legacy) -> None:
 
 
 def test_legacy_runs_are_skipped_not_retrained(legacy) -> None:
+    from rdpc_neural.core.rundir import find_run_dir
+
+    for name in ("660a32058d1a", "3494eb2ca3d2"):  # fields added since keep them found
+        kind, cfg, _ = read_run_config(legacy / "tiny-image" / name)
+        assert find_run_dir(legacy, "tiny-image", kind, cfg).root.name == name
     plan = plan_sweep("synthetic-tiny", legacy)
     assert (plan.total, plan.skipped, plan.jobs) == (2, 2, [])
     for cfg in get_preset("synthetic-tiny").configs():

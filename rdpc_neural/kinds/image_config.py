@@ -338,6 +338,22 @@ def migrate(data: dict[str, Any], version: int) -> dict[str, Any]:
     return dict(data)
 
 
-def legacy_dict(config: RunConfig) -> dict[str, Any]:
-    """The flat dict whose hash named this config's directory in rdpc 0.1.0."""
-    return config.to_dict()
+#: Fields added after rdpc 0.1.0: absent from its directory hashes.
+_NEW_FIELDS: tuple[str, ...] = ("memory_format",)
+
+
+def legacy_dict(config: RunConfig) -> dict[str, Any] | None:
+    """The flat dict whose hash named this config's directory in rdpc 0.1.0 (``None`` if the
+    config uses a field rdpc 0.1.0 did not have, so no such directory can exist)."""
+    default = RunConfig()
+    if any(getattr(config, f) != getattr(default, f) for f in _NEW_FIELDS):
+        return None
+    out = config.to_dict()
+    for f in _NEW_FIELDS:
+        out.pop(f)
+    if config.base_encoder is not None:
+        base = legacy_dict(config.base_encoder)
+        if base is None:
+            return None
+        out["base_encoder"] = base
+    return out
