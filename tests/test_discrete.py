@@ -86,6 +86,13 @@ def test_sum_tolerance_is_1e9():
         (dict(D=0.1, method="newton"), r"`method` must be one of"),
         (dict(D=0.1, perception="w2"), r"`perception` must be one of"),
         (dict(D=0.1, tol=0.0), r"`tol` must be"),
+        (dict(D=math.nan), r"`D` must not be NaN"),
+        (dict(D=0.1, P=math.nan), r"`P` must not be NaN"),
+        (dict(D=0.1, C=math.nan), r"`C` must not be NaN"),
+        (dict(D=0.1, P=-math.inf), r"`P` must be >= 0; got -inf"),
+        (dict(D=0.1, C=-math.inf), r"`C` must be >= 0; got -inf"),
+        (dict(D=-math.inf), r"`D` must be >= 0; got -inf"),
+        (dict(D=[0.1, 0.2]), r"`D` must be a scalar \(use `sweep`"),
     ],
 )
 def test_bad_solve_arguments_raise(kwargs, match):
@@ -499,3 +506,30 @@ def test_cli_bad_input(capsys):
     code = rdpc_main(["theory", "solve", "--px", "0.7", "0.3", "--ps-given-x", "1,0;0,x"])
     assert code == 2
     assert "--ps-given-x" in capsys.readouterr().err
+    for opt in ("--D", "--P", "--C"):
+        code = rdpc_main(
+            ["theory", "solve", "--px", "0.7", "0.3", "--ps-given-x", "1,0;0,1", opt, "nan"]
+        )
+        assert code == 2
+        err = capsys.readouterr().err
+        assert f"`{opt[2:]}` must not be NaN" in err and len(err.strip().splitlines()) == 1
+
+
+def test_inf_bound_means_no_constraint():
+    assert SRC.solve(D=0.1, C=math.inf).rate == SRC.solve(D=0.1).rate
+
+
+def test_same_call_same_result_bit_for_bit():
+    # No hidden warm-start state: a source used before answers exactly like a fresh one.
+    def make():
+        return DiscreteSource([0.5, 0.3, 0.2], [[0.9, 0.1], [0.2, 0.8], [0.5, 0.5]], "hamming")
+
+    used = make()
+    used.solve(D=0.2, C=0.7)
+    used.sweep(D=[0.1, 0.3], C=0.75)
+    used.solve(D=0.3)
+    for src in (used, make()):
+        res = src.solve(D=0.3, C=0.8, seed=0)
+        ref = make().solve(D=0.3, C=0.8, seed=0)
+        assert res.rate == ref.rate and res.lower == ref.lower
+        assert np.array_equal(res.channel, ref.channel)

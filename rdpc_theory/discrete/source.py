@@ -170,10 +170,18 @@ def _check_distribution(name: str, value: ArrayLike, axis_name: str = "") -> Flo
     return out
 
 
-def _optional_bound(name: str, value: float | None, low: float = 0.0) -> float:
+def _optional_bound(name: str, value: object) -> float:
+    """A scalar bound >= 0; None or +inf means no constraint.  NaN, -inf, negative values
+    and arrays raise ``ValueError`` naming the parameter."""
     if value is None:
         return math.inf
-    return check_scalar(name, value, low) if math.isfinite(float(value)) else math.inf
+    x = check_interval(name, value, 0.0)  # type: ignore[arg-type]
+    if x.ndim != 0:
+        raise ValueError(
+            f"`{name}` must be a scalar (use `sweep` for a grid of bounds); got an array of "
+            f"shape {x.shape}."
+        )
+    return float(x)
 
 
 @dataclass(frozen=True, eq=False, init=False)
@@ -216,7 +224,9 @@ class DiscreteSource:
     p_x: FloatArray
     p_s_given_x: FloatArray
     distortion: FloatArray
-    _cache: dict[Any, Any] = field(repr=False)
+    # Memo of the cvxpy programs built for this source (their construction depends only
+    # on the source; results never depend on what was solved before).
+    _programs: dict[Any, Any] = field(repr=False)
 
     def __init__(self, p_x: ArrayLike, p_s_given_x: ArrayLike, distortion: ArrayLike | str) -> None:
         p = _check_distribution("p_x", p_x)
@@ -233,7 +243,7 @@ class DiscreteSource:
         for name, arr in (("p_x", p), ("p_s_given_x", W), ("distortion", d)):
             arr.flags.writeable = False
             object.__setattr__(self, name, arr)
-        object.__setattr__(self, "_cache", {})
+        object.__setattr__(self, "_programs", {})
 
     @staticmethod
     def _resolve_distortion(value: Any, n: int) -> FloatArray:
@@ -405,12 +415,15 @@ class DiscreteSource:
         Parameters
         ----------
         D : float, optional
-            Distortion bound, >= 0 (None or ``inf``: no constraint).
+            Distortion bound, a scalar >= 0 (None or ``inf``: no constraint; NaN, negative
+            values and arrays raise ``ValueError``: use :meth:`sweep` for grids).
         P : float, optional
-            Perception bound, >= 0: TV (a probability) or KL in `base` units.  Needs
-            |X̂| = |X| (the same index is the same letter).
+            Perception bound, a scalar >= 0: TV (a probability) or KL in `base` units
+            (None or ``inf``: no constraint).  Needs |X̂| = |X| (the same index is the
+            same letter).
         C : float, optional
-            Bound on :math:`H(S \mid \hat X)` in `base` units, >= 0.
+            Bound on :math:`H(S \mid \hat X)` in `base` units, a scalar >= 0 (None or
+            ``inf``: no constraint).
         perception : {"tv", "kl"}
             Perception measure :math:`\tfrac12\|p_{\hat X} - p_X\|_1` or
             :math:`\mathrm{KL}(p_{\hat X}\|p_X)`.
@@ -423,17 +436,21 @@ class DiscreteSource:
         base : float
             Unit of rates, C and KL perception (2: bits).
         tol : float
-            Target certified gap ``upper - lower`` in `base` units for R(D) and R(D, P)
-            (also when they are the first step of a problem with C).  The convex–concave
-            procedure has its own stopping rule: a relative decrease below 1e-10 per
-            cycle with inner problems solved to 1e-9 nats.
+            Target certified gap ``upper - lower`` in `base` units.  ``converged`` is
+            true exactly when the returned bounds are within `tol` (or the problem is
+            certified infeasible).  With C and TV (or no) perception on |X| <= 5 letters
+            the lower bound is the posterior-LP duality bound
+            (:mod:`rdpc_theory.discrete.certificate`); elsewhere with C it is the loose
+            bound of the module docstring and ``converged`` is usually false.
         seed : int
             Seed of the random starts of the convex–concave procedure.
         n_starts : int
             Number of starts of the convex–concave procedure (>= 1).
         channel0 : array_like, optional
-            A channel to start the convex–concave procedure from as well, when it meets
-            the constraints (e.g. the solution at a neighbouring point of a sweep).
+            Explicit warm start: a channel to start the convex–concave procedure from as
+            well, when it meets the constraints (e.g. the solution at a neighbouring
+            point).  Nothing else carries over between calls: the same call with the same
+            arguments returns the same result, bit for bit.
 
         Returns
         -------
@@ -446,6 +463,36 @@ class DiscreteSource:
         R(D, P, C) is nonincreasing in each argument.  With C, the returned rate is
         the best local optimum found; see the module docstring for what is certified.
         """
+        return self._solve(
+            D,
+            P,
+            C,
+            perception=perception,
+            method=method,
+            base=base,
+            tol=tol,
+            seed=seed,
+            n_starts=n_starts,
+            channel0=channel0,
+            warm_state=None,
+        )
+
+    def _solve(
+        self,
+        D: float | None,
+        P: float | None,
+        C: float | None,
+        *,
+        perception: str,
+        method: str,
+        base: float,
+        tol: float,
+        seed: int,
+        n_starts: int,
+        channel0: ArrayLike | None,
+        warm_state: dict[Any, Any] | None,
+    ) -> RDPCResult:
+        """:meth:`solve` with the warm-start state of a sweep (None: a fresh one)."""
         ln_b = log_base(base)
         d_bound = _optional_bound("D", D)
         p_bound = _optional_bound("P", P)
@@ -481,7 +528,7 @@ class DiscreteSource:
                     f"`channel0` must have shape {self.distortion.shape}; got {warm.shape}."
                 )
             warm = warm[self.p_x > 0]
-        problem = _Problem(self, solver_kind, tol_n, method)
+        problem = _Problem(self, solver_kind, tol_n, method, warm_state)
         out = problem.solve(
             d_bound,
             p_bound if has_p else None,
@@ -602,7 +649,13 @@ class DiscreteSource:
         seed: int = 0,
         n_starts: int = 4,
     ) -> RDPCCurve:
-        """Solve on the broadcast grid of D, P, C (None: no constraint) with warm starts.
+        """Solve on the broadcast grid of D, P, C (None or ``inf``: no constraint) with
+        warm starts.
+
+        The grid is walked in C order; each point starts from the previous point's channel
+        (``channel0``) and multipliers.  The warm starts live in this call only: the same
+        sweep gives the same result bit for bit, and points may differ from independent
+        :meth:`solve` calls within the certified gaps.
 
         Returns an :class:`RDPCCurve` whose arrays have the broadcast shape.
         """
@@ -618,8 +671,9 @@ class DiscreteSource:
         converged = np.zeros(Db.shape, dtype=bool)
         n_iter = np.zeros(Db.shape, dtype=np.int64)
         prev: FloatArray | None = None
+        state: dict[Any, Any] = {}  # warm starts along this sweep only
         for idx in np.ndindex(Db.shape):
-            res = self.solve(
+            res = self._solve(
                 None if math.isinf(Db[idx]) else float(Db[idx]),
                 None if math.isinf(Pb[idx]) else float(Pb[idx]),
                 None if math.isinf(Cb[idx]) else float(Cb[idx]),
@@ -630,6 +684,7 @@ class DiscreteSource:
                 seed=seed,
                 n_starts=n_starts,
                 channel0=prev,
+                warm_state=state,
             )
             prev = res.channel if np.all(np.isfinite(res.channel)) else None
             for k in fields:
@@ -768,8 +823,19 @@ def _infeasible(shape: tuple[int, int], message: str) -> _Outcome:
 class _Problem:
     """One source on the support of p_x, with cached solvers (all in nats)."""
 
-    def __init__(self, src: DiscreteSource, kind: str, tol: float, method: str) -> None:
+    def __init__(
+        self,
+        src: DiscreteSource,
+        kind: str,
+        tol: float,
+        method: str,
+        warm: dict[Any, Any] | None = None,
+    ) -> None:
         self.src = src
+        # Warm-start state (multipliers, reference marginals) passed from point to point
+        # of one sweep; a fresh dict for a single solve, so the same call gives the same
+        # result bit for bit.
+        self.warm: dict[Any, Any] = {} if warm is None else warm
         self.support = src.p_x > 0
         self.p = src.p_x[self.support]
         self.d = src.distortion[self.support]
@@ -786,7 +852,7 @@ class _Problem:
         from ..convex import ConvexProgram  # cvxpy is imported only when used
 
         key = ("cvx", perception, extra, objective)
-        cache = self.src._cache
+        cache = self.src._programs
         if key not in cache:
             cache[key] = ConvexProgram(
                 self.p, self.d, perception, extra_cost=extra, objective=objective
@@ -925,7 +991,7 @@ class _Problem:
         d_min = self.min_distortion(None)
         if D < d_min - 1e-12 * max(1.0, abs(d_min)):
             return _infeasible(self.shape, f"infeasible: D < D_min = {d_min:.6g}")
-        cache = self.src._cache
+        cache = self.warm
         if D >= d_max:
             sol = ba.TargetSolution(
                 zero_q, 0.0, 0.0, 0.0, np.array([]), 0, True, "rate 0: D >= D_max (certified)"
@@ -1193,7 +1259,7 @@ class _Problem:
                     return starts, n_iter
         if P is None:
             # Lagrangian points at increasing gamma, from the convex channel's slope.
-            beta = float(self.src._cache.get("rd_beta", 1.0)) if math.isfinite(D) else 0.0
+            beta = float(self.warm.get("rd_beta", 1.0)) if math.isfinite(D) else 0.0
             for gamma in (1.5, 3.0, 6.0):
                 Q, it, _ = self.lagrangian(beta, gamma, Qc, 1e-9, max_iter=100)
                 n_iter += it
@@ -1283,7 +1349,7 @@ class _Problem:
         def mi(Q: FloatArray) -> float:
             return mutual_information(self.p, Q)
 
-        warm = self.src._cache.get("ccp_warm")
+        warm = self.warm.get("ccp_warm")
         sol_c = ba.solve_target(
             self.p,
             finite,
@@ -1297,7 +1363,7 @@ class _Problem:
         )
         if 0.0 < sol_c.beta < math.inf and sol_c.reference.size:
             ref = ba.SlopeSolution(sol_c.channel, 0.0, 0.0, sol_c.reference, None, 0, True)
-            self.src._cache["ccp_warm"] = (sol_c.beta, ref)
+            self.warm["ccp_warm"] = (sol_c.beta, ref)
         if np.all(np.isfinite(sol_c.channel)) and expected_cost(self.p, sol_c.channel, self.d) <= D:
             return sol_c.channel
         if math.isinf(D):
@@ -1306,7 +1372,7 @@ class _Problem:
         # point being the distortion-targeted problem with the extra cost gamma * ell.
         d_min = self.min_distortion(None)
 
-        state: dict[str, Any] = dict(self.src._cache.get("both_warm", {}))
+        state: dict[str, Any] = dict(self.warm.get("both_warm", {}))
 
         def at_gamma(gamma: float) -> FloatArray:
             w0 = ba.combined_cost(finite, gamma)
@@ -1357,7 +1423,7 @@ class _Problem:
             else:
                 hi_g, Q_hi, e_hi = g, Q_g, e_g
         state["gamma"] = hi_g
-        self.src._cache["both_warm"] = state
+        self.warm["both_warm"] = state
         if not math.isfinite(e_lo) or e_lo <= C:
             return Q_hi
         lam = (C - e_hi) / (e_lo - e_hi)
