@@ -48,6 +48,8 @@ __all__ = [
     "min_reduced_cost",
     "posterior_lower_bound",
     "atom_channel",
+    "CertifiedBound",
+    "certified_bound",
     "local_minima",
 ]
 
@@ -140,6 +142,7 @@ def min_reduced_cost(
     eps: float,
     floor: float = math.inf,
     max_nodes: int = 400_000,
+    vertices: FloatArray | None = None,
 ) -> PricingResult:
     r"""Certified global minimum over the simplex of :math:`\phi(q) = a\cdot q - H(q) +
     \mu_C H(qW)`.
@@ -160,6 +163,9 @@ def min_reduced_cost(
         ``floor - eps`` are not refined further (default: find the minimum to `eps`).
     max_nodes : int
         Budget of simplices; when it runs out, `lower` is still certified (looser).
+    vertices : ndarray, shape (n, n), optional
+        Rows: the vertices of a full-dimensional sub-simplex to minimize over instead of
+        the whole simplex.
 
     Returns
     -------
@@ -191,13 +197,13 @@ def min_reduced_cost(
         q = np.ones(1)
         val = float(reduced_cost(q[None, :], a, W, mu_c)[0])
         return PricingResult(val, val, q, 1)
-    if mu_c <= 0.0:
+    if mu_c <= 0.0 and vertices is None:
         shift = -a
         q = np.exp(shift - logsumexp(shift))
         val = float(reduced_cost(q[None, :], a, W, 0.0)[0])
         low = -float(logsumexp(shift))
         return PricingResult(min(low, val), val, q, 1)
-    V = np.eye(n)[None, :, :]  # (N, n vertices, n coordinates)
+    V = (np.eye(n) if vertices is None else vertices)[None, :, :]  # (N, n vertices, n)
     HV = mu_c * _entropy_rows(V @ W)  # concave term at each vertex
     # Orthonormal basis of the tangent space {z : sum z = 0} of the simplex.
     basis = np.linalg.qr(np.eye(n)[:, 1:] - 1.0 / n)[0]
@@ -247,7 +253,7 @@ def min_reduced_cost(
 
 
 def local_minima(
-    a: FloatArray, W: FloatArray, mu_c: float, starts: FloatArray, n_iter: int = 300
+    a: FloatArray, W: FloatArray, mu_c: float, starts: FloatArray, n_iter: int = 80
 ) -> tuple[FloatArray, FloatArray]:
     r"""Stationary points of :math:`\phi(q) = a\cdot q - H(q) + \mu_C H(qW)` from each row
     of `starts`, by the difference-of-convex algorithm (not certified; it proposes columns).
@@ -263,7 +269,7 @@ def local_minima(
             z = np.where(np.isnan(z), -np.inf, z)
             q_new = np.exp(z - z.max(axis=1, keepdims=True))
             q_new = q_new / q_new.sum(axis=1, keepdims=True)
-            if np.abs(q_new - q).max() < 1e-13:
+            if np.abs(q_new - q).max() < 1e-12:
                 q = q_new
                 break
             q = q_new
@@ -272,7 +278,7 @@ def local_minima(
 
 @dataclass(frozen=True)
 class PosteriorBound:
-    """Result of :func:`posterior_lower_bound` (nats).
+    r"""Result of :func:`posterior_lower_bound` (nats).
 
     Attributes
     ----------
@@ -288,12 +294,15 @@ class PosteriorBound:
     weights : ndarray, shape (K,)
         Their weights (summing to 1).
     split : bool
-        Whether some letter carries posteriors more than 1e-3 apart in TV: the
-        relaxation then needs more posteriors than letters (not a channel).
+        Whether merging each letter's atoms would cost more than ``tol / 4`` in rate
+        (estimated as :math:`\mu_C` times the rise of :math:`H(S\mid\hat X)`): the
+        relaxation then uses more posteriors than letters (not a channel).
     n_rounds : int
         Column-generation rounds.
     n_nodes : int
         Simplices examined by the pricing, all rounds together.
+    worst_letter : int
+        The letter whose merge would cost most (-1: none is split).
     """
 
     lower: float
@@ -304,6 +313,7 @@ class PosteriorBound:
     split: bool
     n_rounds: int
     n_nodes: int
+    worst_letter: int = -1
 
 
 def posterior_lower_bound(
@@ -318,6 +328,8 @@ def posterior_lower_bound(
     tol: float,
     channels: tuple[FloatArray, ...] = (),
     max_rounds: int = 200,
+    regions: dict[int, FloatArray] | None = None,
+    atoms: tuple[IntArray, FloatArray] | None = None,
 ) -> PosteriorBound:
     r"""Certified lower bound on R(D, P, C) (TV perception) by column generation.
 
@@ -343,6 +355,17 @@ def posterior_lower_bound(
         Channels whose posteriors seed the master problem (e.g. a good feasible channel).
     max_rounds : int
         Cap on column-generation rounds.
+    regions : dict, optional
+        Letter -> (n, n) array whose rows are the vertices of a full-dimensional simplex:
+        atoms of that letter are restricted to it (a node of :func:`certified_bound`).
+        The restricted relaxation is a lower bound on R(D, P, C) over the channels whose
+        posteriors lie in these regions.  ``lower = relaxed = inf`` when it is infeasible
+        (with its vertices as atoms the master is feasible whenever any measure on the
+        regions is: replacing an atom by its barycentric split over the vertices keeps
+        every linear quantity and lowers :math:`H(S|\hat X)`, by concavity).
+    atoms : tuple of (letters, posteriors), optional
+        Extra initial atoms (e.g. those of a parent node); the ones outside `regions`
+        are dropped.
 
     Returns
     -------
@@ -394,27 +417,41 @@ def posterior_lower_bound(
     # Initial atoms: point masses on each letter reproduced by each letter (with them the
     # master is feasible whenever the problem is), the prior at each letter, and the
     # posteriors of the given channels.
+    regions = {} if regions is None else regions
     sym: list[int] = []
     post: list[FloatArray] = []
     eye = np.eye(n)
+    inverse = {j: np.linalg.inv(V) for j, V in regions.items()}
+
+    def inside(j: int, q: FloatArray) -> bool:
+        return j not in inverse or bool((q @ inverse[j]).min() >= -1e-12)
+
     for j in range(m):
+        Vj = regions.get(j, eye)
         for i in range(n):
             sym.append(j)
-            post.append(eye[i])
+            post.append(Vj[i].copy())
         sym.append(j)
-        post.append(p.copy())
+        post.append(p.copy() if j not in regions else Vj.mean(axis=0))
+    if atoms is not None:
+        for col, q in zip(*atoms, strict=True):
+            if inside(int(col), q):
+                sym.append(int(col))
+                post.append(q)
     for Q in channels:
         J = p[:, None] * Q
         r = J.sum(axis=0)
         for col in np.flatnonzero(r > 1e-12):
-            sym.append(int(col))
-            post.append(J[:, col] / r[col])
+            if inside(int(col), J[:, col] / r[col]):
+                sym.append(int(col))
+                post.append(J[:, col] / r[col])
     best_lower = -math.inf
     n_nodes = 0
     eps = max(tol / 4.0, 1e-13)
     relaxed = math.inf
     w = np.zeros(0)
     rounds = 0
+    last_mu_c = 0.0
     rng = np.random.default_rng(0)  # fixed: the same call gives the same bound
     for rounds in range(1, max_rounds + 1):
         S = np.array(sym)
@@ -465,6 +502,11 @@ def posterior_lower_bound(
             method="highs",
             options={"primal_feasibility_tolerance": 1e-10, "dual_feasibility_tolerance": 1e-10},
         )
+        if res.status == 2 and rounds == 1:
+            empty = np.zeros(0)
+            return PosteriorBound(
+                math.inf, math.inf, empty.astype(np.int64), np.zeros((0, n)), empty, False, 1, 0
+            )
         if res.status != 0:
             break
         relaxed = h_x + float(res.fun)
@@ -473,6 +515,7 @@ def posterior_lower_bound(
         y_ub = np.asarray(res.ineqlin.marginals, dtype=np.float64)
         mu_d = max(-float(y_ub[0]), 0.0) if has_d else 0.0
         mu_c = max(-float(y_ub[1 if has_d else 0]), 0.0)
+        last_mu_c = mu_c
         pi = -np.asarray(res.eqlin.marginals[n:], dtype=np.float64) if has_p else np.zeros(m)
         dual = h_x + float(lam @ p) - mu_d * (D if has_d else 0.0) - mu_c * C
         if has_p:
@@ -490,21 +533,26 @@ def posterior_lower_bound(
             mine = np.array(post)[: w.size][active & (np.array(sym)[: w.size] == j)]
             pts, vals = local_minima(a, W, mu_c, np.vstack([mine, starts_rng]))
             vals = vals + pi[j]
+            if j in regions:
+                vals = np.where([inside(j, q) for q in pts], vals, np.inf)
             order = np.argsort(vals)
             taken: list[FloatArray] = []
             for i in order[:4]:
                 if vals[i] < -1e-13 and all(np.abs(pts[i] - t).max() > 1e-9 for t in taken):
                     taken.append(pts[i])
                     new.append((j, pts[i]))
-            local_best = min(local_best, float(vals[order[0]]))
+            if np.isfinite(vals[order[0]]):
+                local_best = min(local_best, float(vals[order[0]]))
         if local_best > -eps or rounds % 5 == 0:
             m_low = math.inf
             priced: dict[bytes, PricingResult] = {}  # letters with the same column of d
             for j in range(m):
                 a = -lam + mu_d * d[:, j]
-                key = a.tobytes()
+                key = a.tobytes() + (regions[j].tobytes() if j in regions else b"")
                 if key not in priced:
-                    priced[key] = min_reduced_cost(a, W, mu_c, eps=eps, floor=-float(pi[j]))
+                    priced[key] = min_reduced_cost(
+                        a, W, mu_c, eps=eps, floor=-float(pi[j]), vertices=regions.get(j)
+                    )
                     n_nodes += priced[key].n_nodes
                 pr = priced[key]
                 m_low = min(m_low, pi[j] + pr.lower)
@@ -520,12 +568,48 @@ def posterior_lower_bound(
     S_all = np.array(sym)[: w.size][keep]
     Q_all = np.array(post)[: w.size][keep]
     w_keep = w[keep]
-    split = False
-    for j in np.unique(S_all):
-        rows = Q_all[S_all == j]
-        if rows.shape[0] > 1:
-            mean = (w_keep[S_all == j] @ rows) / w_keep[S_all == j].sum()
-            split = split or bool((0.5 * np.abs(rows - mean).sum(axis=1)).max() > 1e-3)
+    # Merging a letter's atoms into their mean posterior raises H(S|Xhat) by the
+    # concavity gap; restoring C then costs about mu_C times that in rate.
+    def merge_gap(sel: NDArray[np.bool_]) -> float:
+        wj = float(w_keep[sel].sum())
+        mean = (w_keep[sel] @ Q_all[sel]) / wj
+        gap = wj * float(_entropy_rows(mean @ W)) - float(
+            w_keep[sel] @ _entropy_rows(Q_all[sel] @ W)
+        )
+        return last_mu_c * max(gap, 0.0)
+
+    # Without a perception bound, letters with the same distortion column (all letters
+    # without a distortion bound) are interchangeable: their atoms may be relabelled.
+    if P is None:
+        keys = [b"" if not has_d else d[:, j].tobytes() for j in range(m)]
+        classes = [[j for j in range(m) if keys[j] == k] for k in dict.fromkeys(keys)]
+    else:
+        classes = [[j] for j in range(m)]
+    merge_cost, worst, worst_cost = 0.0, -1, 0.0
+    for cls in classes:
+        in_cls = np.isin(S_all, cls)
+        clusters: list[list[int]] = []
+        for i in np.flatnonzero(in_cls)[np.argsort(-w_keep[in_cls], kind="stable")]:
+            for cl in clusters:
+                if 0.5 * np.abs(Q_all[i] - Q_all[cl[0]]).sum() <= 1e-3:
+                    cl.append(int(i))
+                    break
+            else:
+                clusters.append([int(i)])
+        if len(cls) > 1 and len(clusters) <= len(cls):
+            for cl in clusters:
+                sel = np.zeros(S_all.size, dtype=bool)
+                sel[cl] = True
+                merge_cost += merge_gap(sel)
+            continue
+        for j in cls:
+            sel = S_all == j
+            if sel.sum() > 1:
+                cost = merge_gap(sel)
+                if cost > worst_cost:
+                    worst, worst_cost = int(j), cost
+                merge_cost += cost
+    split = merge_cost > 0.25 * tol
     return PosteriorBound(
         lower=max(best_lower, 0.0),
         relaxed=relaxed,
@@ -535,7 +619,128 @@ def posterior_lower_bound(
         split=split,
         n_rounds=rounds,
         n_nodes=n_nodes,
+        worst_letter=worst,
     )
+
+
+def _split_region(V: FloatArray, q_a: FloatArray, q_b: FloatArray) -> tuple[FloatArray, ...]:
+    """Two simplices covering conv(V) whose common facet separates q_a from q_b.
+
+    In barycentric coordinates b (q = b V) pick the vertices i, k where b(q_a) - b(q_b)
+    is largest and smallest; the facet through the other vertices and the point z of edge
+    [v_i, v_k] with the ratio b_k / (b_i + b_k) of the midpoint m splits conv(V) into
+    {ratio <= that of m} (v_k replaced by z) and {ratio >= it} (v_i replaced by z); the
+    ratio, linear-fractional, is monotone on [q_a, q_b], so the two posteriors fall on
+    opposite sides.
+    """
+    inv = np.linalg.inv(V)
+    ba_, bb_ = q_a @ inv, q_b @ inv
+    i, k = int(np.argmax(ba_ - bb_)), int(np.argmin(ba_ - bb_))
+    bm = 0.5 * (ba_ + bb_)
+    t = float(bm[k] / (bm[i] + bm[k]))
+    z = V[i] + t * (V[k] - V[i])
+    V1, V2 = V.copy(), V.copy()
+    V1[k], V2[i] = z, z
+    return V1, V2
+
+
+def _most_split(bound: PosteriorBound) -> tuple[int, FloatArray, FloatArray]:
+    """The letter whose merge costs most, and its two atoms farthest apart (TV)."""
+    j = bound.worst_letter
+    rows = bound.posteriors[bound.symbols == j]
+    best = (-1.0, rows[0], rows[-1])
+    for a in range(rows.shape[0]):
+        for b in range(a + 1, rows.shape[0]):
+            dist = 0.5 * float(np.abs(rows[a] - rows[b]).sum())
+            if dist > best[0]:
+                best = (dist, rows[a], rows[b])
+    return j, best[1], best[2]
+
+
+@dataclass(frozen=True)
+class CertifiedBound:
+    """Result of :func:`certified_bound` (nats).
+
+    Attributes
+    ----------
+    lower : float
+        Certified lower bound on R(D, P, C): the smallest bound over the open nodes.
+    best : PosteriorBound
+        The node relaxation with the smallest bound (its atoms seed the upper bound).
+    n_nodes : int
+        Nodes solved (1: the relaxation was tight at the root).
+    closed : bool
+        Whether the smallest node relaxation uses one posterior per letter (then its
+        atoms form a channel whose rate is within the node's accuracy of `lower`).
+    """
+
+    lower: float
+    best: PosteriorBound
+    n_nodes: int
+    closed: bool
+
+
+def certified_bound(
+    p: FloatArray,
+    d: FloatArray,
+    W: FloatArray,
+    D: float,
+    C: float,
+    P: float | None = None,
+    p_ball: FloatArray | None = None,
+    *,
+    tol: float,
+    channels: tuple[FloatArray, ...] = (),
+    upper: float = math.inf,
+    max_nodes: int = 40,
+) -> CertifiedBound:
+    r"""Certified lower bound on R(D, P, C) that closes the relaxation gap by branching.
+
+    The root is the relaxation of :func:`posterior_lower_bound`.  While the node with the
+    smallest bound has a letter carrying two distinct posteriors, that letter's region
+    of the simplex is split in two (:func:`_split_region`) and both children are bounded
+    with their atoms restricted to their regions.
+
+    Notes
+    -----
+    Every channel has, for each letter, one posterior, which lies in one of the leaf
+    regions of that letter; so the leaves cover all channels and the smallest leaf bound
+    is a lower bound on R(D, P, C) (leaves whose bound exceeds `upper`, the rate of a known
+    feasible channel, can be left unexplored).  As regions shrink, merging a letter's
+    atoms changes :math:`H(S\mid\hat X)` by at most the concavity gap of the entropy over
+    the region, so the node relaxations approach the rates of channels; a node whose
+    relaxation uses one posterior per letter is a channel, and the search stops there.
+    `max_nodes` caps the work (the bound stays certified, possibly looser).
+    """
+    import heapq
+
+    def solve(
+        regions: dict[int, FloatArray], parent: PosteriorBound | None = None
+    ) -> PosteriorBound:
+        seeds = None if parent is None else (parent.symbols, parent.posteriors)
+        return posterior_lower_bound(
+            p, d, W, D, C, P, p_ball, tol=tol, channels=channels, regions=regions, atoms=seeds
+        )
+
+    root = solve({})
+    heap: list[tuple[float, int, dict[int, FloatArray], PosteriorBound]] = [
+        (root.lower, 0, {}, root)
+    ]
+    count = 1
+    while True:
+        low, _, regions, node = heap[0]
+        if not node.split or low >= upper - tol or count >= max_nodes:
+            return CertifiedBound(low, node, count, not node.split)
+        heapq.heappop(heap)
+        j, q_a, q_b = _most_split(node)
+        for V in _split_region(regions.get(j, np.eye(p.size)), q_a, q_b):
+            child = {**regions, j: V}
+            sol = solve(child, node)
+            count += 1
+            if math.isfinite(sol.lower):
+                heapq.heappush(heap, (sol.lower, count, child, sol))
+        if not heap:  # every child infeasible: cannot happen for a feasible problem
+            return CertifiedBound(math.inf, node, count, False)
 
 
 def atom_channel(

@@ -60,7 +60,7 @@ from .._channel import (
 )
 from .._validation import as_float_array, check_choice, check_interval, check_scalar
 from ..units import log_base
-from .certificate import PosteriorBound, atom_channel, posterior_lower_bound
+from .certificate import CertifiedBound, atom_channel, certified_bound
 
 __all__ = ["DiscreteSource", "RDPCResult", "RDPCCurve", "METHODS"]
 
@@ -1122,14 +1122,15 @@ class _Problem:
         lower = max(base_out.lower, h_s - C, 0.0)
         total = base_out.n_iter
         best: tuple[float, FloatArray, bool] | None = None
-        cert: PosteriorBound | None = None
+        search: CertifiedBound | None = None
         if (P is None or self.kind == "tv") and self.p.size <= MAX_CERTIFIED_LETTERS:
             seeds = (Qc,) if warm is None else (Qc, warm)
-            cert = posterior_lower_bound(
+            search = certified_bound(
                 self.p, self.d, self.W, D, C, P, self.p_ball, tol=0.5 * self.tol, channels=seeds
             )
-            lower = max(lower, cert.lower)
-            total += cert.n_rounds
+            cert = search.best
+            lower = max(lower, search.lower)
+            total += search.n_nodes
             for spread in (True, False):
                 Qa = atom_channel(cert, self.p, self.d, spread=spread)
                 polished = self._polish(Qa, D, P, C)
@@ -1162,7 +1163,7 @@ class _Problem:
         rate, Q, _ = best
         lower = min(lower, rate)
         ok = rate - lower <= self.tol
-        if cert is None:
+        if search is None:
             msg = (
                 f"H(S|Xhat) <= C binds: upper = best of {n_runs} convex-concave runs (a "
                 "feasible channel); lower = max(R(D,P) dual bound, H(S) - C) (certified, "
@@ -1174,12 +1175,19 @@ class _Problem:
                 "H(S|Xhat) <= C binds: upper = a feasible channel (convex-concave from the "
                 "posterior-LP atoms"
                 + (f" and {n_runs} other starts" if n_runs else "")
-                + "); lower = posterior-LP duality bound (certified)"
+                + "); lower = posterior-LP duality bound (certified"
+                + (
+                    f"; the relaxation needed more posteriors than letters and was closed "
+                    f"by branching over {search.n_nodes} posterior regions)"
+                    if search.n_nodes > 1
+                    else ")"
+                )
             )
-            if not ok and cert.relaxed - cert.lower <= self.tol and cert.split:
+            if not ok and not search.closed:
                 msg += (
                     "; the relaxation is not tight here (its optimum needs more posteriors "
-                    "than letters), so the gap upper - lower can stay above tol"
+                    f"than letters) and {search.n_nodes} branch-and-bound nodes did not "
+                    "close it: upper and lower are both reported, gap above tol"
                 )
             elif not ok:
                 msg += "; certified gap above tol"
