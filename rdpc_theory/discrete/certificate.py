@@ -37,7 +37,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy.optimize import linprog
+from scipy.optimize import linear_sum_assignment, linprog
 from scipy.special import entr, logsumexp
 
 from .._channel import support_function
@@ -104,7 +104,7 @@ def _simplex_bounds(
     c = V.mean(axis=1)
     log_c = np.log(np.maximum(c, 1e-300))
     # Gibbs + concavity: a convex combination of vertex terms.
-    L = V @ a + np.einsum("nkx,nx->nk", V, log_c) + HV
+    L = V @ a + (V @ log_c[:, :, None])[..., 0] + HV
     gibbs: FloatArray = L.min(axis=1) - _ROUNDING * (1.0 + np.abs(L).max(axis=1))
     if mu_c <= 0.0:
         return gibbs
@@ -117,11 +117,13 @@ def _simplex_bounds(
     s_min = (V @ W).min(axis=1)
     finite = (s_min > 0) | (W.sum(axis=0) == 0)[None, :]
     inv_s = np.where(s_min > 0, 1.0 / np.where(s_min > 0, s_min, 1.0), 0.0)
-    M = np.einsum("xi,nx,xj->nij", np.eye(a.size), 1.0 / q_max, np.eye(a.size))
-    M = M - mu_c * np.einsum("xs,ns,ys->nxy", W, inv_s, W)
-    lam = np.linalg.eigvalsh(np.einsum("xi,nxy,yj->nij", basis, M, basis))[:, 0]
+    n = a.size
+    M = np.zeros((V.shape[0], n, n))
+    M[:, np.arange(n), np.arange(n)] = 1.0 / q_max
+    M = M - mu_c * (W[None, :, :] * inv_s[:, None, :]) @ W.T
+    lam = np.linalg.eigvalsh(basis.T @ M @ basis)[:, 0]
     dz = V - c[:, None, :]
-    lin = np.einsum("nkx,nx->nk", dz, g).min(axis=1)
+    lin = (dz @ g[:, :, None])[..., 0].min(axis=1)
     r2 = (dz * dz).sum(axis=2).max(axis=1)
     gn2 = (g * g).sum(axis=1)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -303,6 +305,10 @@ class PosteriorBound:
         Simplices examined by the pricing, all rounds together.
     worst_letter : int
         The letter whose merge would cost most (-1: none is split).
+    assigned : ndarray of int, shape (K,), optional
+        A letter for each atom after relabelling among interchangeable letters (same
+        distortion column, no perception bound), one cluster of nearby posteriors per
+        letter where that is possible.
     """
 
     lower: float
@@ -314,6 +320,7 @@ class PosteriorBound:
     n_rounds: int
     n_nodes: int
     worst_letter: int = -1
+    assigned: IntArray | None = None
 
 
 def posterior_lower_bound(
@@ -568,6 +575,7 @@ def posterior_lower_bound(
     S_all = np.array(sym)[: w.size][keep]
     Q_all = np.array(post)[: w.size][keep]
     w_keep = w[keep]
+
     # Merging a letter's atoms into their mean posterior raises H(S|Xhat) by the
     # concavity gap; restoring C then costs about mu_C times that in rate.
     def merge_gap(sel: NDArray[np.bool_]) -> float:
@@ -578,37 +586,74 @@ def posterior_lower_bound(
         )
         return last_mu_c * max(gap, 0.0)
 
-    # Without a perception bound, letters with the same distortion column (all letters
-    # without a distortion bound) are interchangeable: their atoms may be relabelled.
-    if P is None:
-        keys = [b"" if not has_d else d[:, j].tobytes() for j in range(m)]
-        classes = [[j for j in range(m) if keys[j] == k] for k in dict.fromkeys(keys)]
-    else:
-        classes = [[j] for j in range(m)]
-    merge_cost, worst, worst_cost = 0.0, -1, 0.0
-    for cls in classes:
-        in_cls = np.isin(S_all, cls)
-        clusters: list[list[int]] = []
-        for i in np.flatnonzero(in_cls)[np.argsort(-w_keep[in_cls], kind="stable")]:
-            for cl in clusters:
-                if 0.5 * np.abs(Q_all[i] - Q_all[cl[0]]).sum() <= 1e-3:
-                    cl.append(int(i))
-                    break
-            else:
-                clusters.append([int(i)])
-        if len(cls) > 1 and len(clusters) <= len(cls):
-            for cl in clusters:
-                sel = np.zeros(S_all.size, dtype=bool)
-                sel[cl] = True
-                merge_cost += merge_gap(sel)
-            continue
-        for j in cls:
-            sel = S_all == j
-            if sel.sum() > 1:
-                cost = merge_gap(sel)
-                if cost > worst_cost:
-                    worst, worst_cost = int(j), cost
-                merge_cost += cost
+    # Letters with the same distortion column (all letters without a distortion bound)
+    # are interchangeable: their atoms may be relabelled, provided the relabelled output
+    # law still meets the perception bound.
+    h_atoms = _entropy_rows(Q_all @ W) if S_all.size else np.zeros(0)
+
+    def assess(classes: list[list[int]]) -> tuple[float, int, IntArray]:
+        merge_cost, worst, worst_cost = 0.0, -1, 0.0
+        assigned = S_all.copy()
+        for cls in classes:
+            idx = np.flatnonzero(np.isin(S_all, cls))
+            # Greedy clustering: an atom joins the cluster where merging costs least, if that
+            # costs under tol / 16 (cluster: weight, mean posterior, total merge gap).
+            clusters: list[tuple[list[int], float, FloatArray, float]] = []
+            for i in idx[np.argsort(-w_keep[idx], kind="stable")]:
+                best_k, best_inc = -1, math.inf
+                for k, (_, wc, qc, _) in enumerate(clusters):
+                    mix = (wc * qc + w_keep[i] * Q_all[i]) / (wc + w_keep[i])
+                    inc = (
+                        (wc + w_keep[i]) * float(_entropy_rows(mix @ W))
+                        - wc * float(_entropy_rows(qc @ W))
+                        - w_keep[i] * float(h_atoms[i])
+                    )
+                    if inc < best_inc:
+                        best_k, best_inc = k, inc
+                if best_k >= 0 and last_mu_c * best_inc < tol / 16.0:
+                    members, wc, qc, gap = clusters[best_k]
+                    mix = (wc * qc + w_keep[i] * Q_all[i]) / (wc + w_keep[i])
+                    clusters[best_k] = (members + [int(i)], wc + w_keep[i], mix, gap + best_inc)
+                else:
+                    clusters.append(([int(i)], float(w_keep[i]), Q_all[i].copy(), 0.0))
+            if len(cls) > 1 and len(clusters) <= len(cls):
+                # Relabel: one cluster per letter of the class (heaviest keep their letters).
+                # One cluster per letter: keep letters where possible, or (with a
+                # perception bound) minimize the TV of the output law, which is separable
+                # over letters: cost |w_cluster - p_letter| - p_letter.
+                cost = np.zeros((len(clusters), len(cls)))
+                for a_, (members, wc, _, _) in enumerate(clusters):
+                    for b_, letter in enumerate(cls):
+                        if has_p:
+                            assert p_ball is not None
+                            cost[a_, b_] = abs(wc - p_ball[letter]) - p_ball[letter]
+                        else:
+                            cost[a_, b_] = 0.0 if letter in S_all[members] else 1.0
+                rows_, cols_ = linear_sum_assignment(cost)
+                for a_, b_ in zip(rows_, cols_, strict=True):
+                    assigned[clusters[a_][0]] = cls[b_]
+                merge_cost += last_mu_c * sum(max(c[3], 0.0) for c in clusters)
+                continue
+            for j in cls:
+                sel = S_all == j
+                if sel.sum() > 1:
+                    gap_j = merge_gap(sel)
+                    if gap_j > worst_cost:
+                        worst, worst_cost = int(j), gap_j
+                    merge_cost += gap_j
+        return merge_cost, worst, assigned
+
+    keys = [b"" if not has_d else d[:, j].tobytes() for j in range(m)]
+    merge_cost, worst, assigned = assess(
+        [[j for j in range(m) if keys[j] == k] for k in dict.fromkeys(keys)]
+    )
+    if has_p and merge_cost > 0.25 * tol:
+        pass
+    elif has_p:
+        assert p_ball is not None and P is not None
+        r_new = np.bincount(assigned, weights=w_keep, minlength=m)
+        if 0.5 * float(np.abs(r_new - p_ball).sum()) > P + 1e-12:
+            merge_cost, worst, assigned = assess([[j] for j in range(m)])
     split = merge_cost > 0.25 * tol
     return PosteriorBound(
         lower=max(best_lower, 0.0),
@@ -620,6 +665,7 @@ def posterior_lower_bound(
         n_rounds=rounds,
         n_nodes=n_nodes,
         worst_letter=worst,
+        assigned=assigned.astype(np.int64),
     )
 
 
@@ -757,8 +803,9 @@ def atom_channel(
     """
     n, m = d.shape
     groups: list[tuple[int, FloatArray, float]] = []  # (letter, posterior, weight)
-    for j in np.unique(bound.symbols):
-        idx = np.flatnonzero(bound.symbols == j)
+    letters = bound.symbols if bound.assigned is None or not spread else bound.assigned
+    for j in np.unique(letters):
+        idx = np.flatnonzero(letters == j)
         rows, wts = bound.posteriors[idx], bound.weights[idx]
         clusters: list[list[int]] = []
         for i in np.argsort(-wts, kind="stable"):
