@@ -184,8 +184,7 @@ def slsqp_best(p, W, d, D, C, P=None, n_starts=25, seed=0):
     return best
 
 
-@pytest.mark.parametrize("seed", [0, 1, 2])
-def test_three_letter_bounds_bracket_a_multistart_search(seed):
+def three_letter_cases(seed):
     rng = np.random.default_rng(100 + seed)
     p = rng.dirichlet(np.full(3, 2.0))
     W = rng.dirichlet(np.ones(2), size=3)
@@ -193,7 +192,24 @@ def test_three_letter_bounds_bracket_a_multistart_search(seed):
     h_sx, h_s = src.label_noise_entropy(), src.label_entropy()
     C = h_sx + 0.4 * (h_s - h_sx)
     D_max = src.distortion_range()[1]
-    for kw in (dict(C=C), dict(D=0.5 * D_max, C=C), dict(D=0.5 * D_max, P=0.1, C=C)):
+    return p, W, src, C, [dict(C=C), dict(D=0.5 * D_max, C=C), dict(D=0.5 * D_max, P=0.1, C=C)]
+
+
+def test_three_letter_rdc_brackets_a_multistart_search():
+    p, W, src, C, cases = three_letter_cases(0)
+    kw = cases[1]
+    res = src.solve(**kw, tol=1e-6)
+    nat = slsqp_best(p, W, src.distortion, kw["D"], C * LN2, n_starts=8) / LN2
+    assert res.lower <= nat + 1e-9
+    assert res.upper <= nat + 1e-6
+    assert res.converged and res.gap <= 1e-6
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_three_letter_bounds_bracket_a_multistart_search(seed):
+    p, W, src, C, cases = three_letter_cases(seed)
+    for kw in cases:
         res = src.solve(**kw, tol=1e-6)
         nat = slsqp_best(p, W, src.distortion, kw.get("D"), C * LN2, kw.get("P")) / LN2
         assert res.lower <= nat + 1e-9, kw

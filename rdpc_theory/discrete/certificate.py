@@ -143,7 +143,7 @@ def min_reduced_cost(
     *,
     eps: float,
     floor: float = math.inf,
-    max_nodes: int = 400_000,
+    max_nodes: int = 20_000,
     vertices: FloatArray | None = None,
 ) -> PricingResult:
     r"""Certified global minimum over the simplex of :math:`\phi(q) = a\cdot q - H(q) +
@@ -334,7 +334,7 @@ def posterior_lower_bound(
     *,
     tol: float,
     channels: tuple[FloatArray, ...] = (),
-    max_rounds: int = 200,
+    max_rounds: int = 50,
     regions: dict[int, FloatArray] | None = None,
     atoms: tuple[IntArray, FloatArray] | None = None,
 ) -> PosteriorBound:
@@ -738,7 +738,7 @@ def certified_bound(
     tol: float,
     channels: tuple[FloatArray, ...] = (),
     upper: float = math.inf,
-    max_nodes: int = 40,
+    max_nodes: int = 16,
 ) -> CertifiedBound:
     r"""Certified lower bound on R(D, P, C) that closes the relaxation gap by branching.
 
