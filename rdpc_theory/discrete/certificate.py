@@ -744,7 +744,7 @@ def certified_bound(
     tol: float,
     channels: tuple[FloatArray, ...] = (),
     upper: float = math.inf,
-    max_nodes: int = 16,
+    max_nodes: int = 9,
 ) -> CertifiedBound:
     r"""Certified lower bound on R(D, P, C) that closes the relaxation gap by branching.
 
@@ -771,7 +771,18 @@ def certified_bound(
     ) -> PosteriorBound:
         seeds = None if parent is None else (parent.symbols, parent.posteriors)
         return posterior_lower_bound(
-            p, d, W, D, C, P, p_ball, tol=tol, channels=channels, regions=regions, atoms=seeds
+            p,
+            d,
+            W,
+            D,
+            C,
+            P,
+            p_ball,
+            tol=tol,
+            channels=channels,
+            regions=regions,
+            atoms=seeds,
+            max_rounds=50 if parent is None else 20,  # children start from the parent's atoms
         )
 
     root = solve({})

@@ -409,18 +409,18 @@ class Problem:
                 + (
                     f"; the relaxation needed more posteriors than letters and was closed "
                     f"by branching over {search.n_nodes} posterior regions)"
-                    if search.n_nodes > 1
+                    if search.n_nodes > 1 and search.closed
                     else ")"
                 )
             )
             if not ok and not search.closed:
                 msg += (
                     "; the relaxation is not tight here (its optimum needs more posteriors "
-                    f"than letters) and {search.n_nodes} branch-and-bound nodes did not "
+                    f"than letters) and {search.n_nodes} branch-and-bound node(s) did not "
                     "close it: upper and lower are both reported, gap above tol"
                 )
             elif not ok:
-                msg += "; certified gap above tol"
+                msg += "; certified gap above tol (work budget reached)"
         return Outcome(Q, rate, lower, total, ok, msg)
 
     def _ccp(
