@@ -506,12 +506,12 @@ class DiscreteSource:
             h = conditional_entropy(self.p_x, Q, self.p_s_given_x) / ln_b
         else:
             dist = perc = h = math.nan
-        upper = out.upper / ln_b
+        upper = float(out.upper) / ln_b
         lower = out.lower / ln_b
         return RDPCResult(
             rate=upper,
             upper=upper,
-            lower=min(lower, upper),
+            lower=float(min(lower, upper)),
             channel=Q,
             distortion=dist,
             perception=perc,
