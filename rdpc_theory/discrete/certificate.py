@@ -24,7 +24,15 @@ whole simplex that both proposes new atoms and certifies the bound (see
 :func:`posterior_lower_bound` for the proof).  The pricing minimizes a difference of
 convex functions by branch and bound over simplices with a rigorous bound
 (:func:`min_reduced_cost`); no library offers certified global minimization of such a
-function, hence the hand-written branch and bound.
+function, hence the hand-written branch and bound.  Where the relaxation needs more
+posteriors than letters, :func:`certified_bound` branches over regions of each letter's
+posterior (spatial branch and bound), which closes the gap as the regions shrink.  Atoms
+among interchangeable letters (same distortion column, output law still within the
+perception bound) are relabelled first, since that changes no constraint.
+
+All work limits (pricing simplices, column-generation rounds, branch nodes) are counts,
+never clocks, so the same call gives the same bound; when a limit ends the search the
+bound stays certified, only looser.
 
 Everything here is in nats and unchecked (callers pass a source law `p` with positive
 entries, a distortion matrix `d`, label channel `W` with rows on the simplex).
