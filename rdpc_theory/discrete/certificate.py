@@ -1,0 +1,858 @@
+r"""Certified lower bound on R(D, P, C) from a linear program over posteriors.
+
+A test channel is a mixture of *atoms*: a reproduction letter :math:`\hat x` with weight
+:math:`r(\hat x)` and the posterior :math:`q = p(x \mid \hat x)` of the source given it.
+In these coordinates every quantity of the RDPC problem is linear in the weights:
+
+.. math::
+    I(X;\hat X) = H(X) - \sum_k w_k H(q_k), \qquad
+    E\,d = \sum_k w_k \sum_x q_k(x)\, d(x, \hat x_k), \qquad
+    H(S\mid\hat X) = \sum_k w_k H(q_k W),
+
+:math:`p_{\hat X}(\hat x) = \sum_{k: \hat x_k = \hat x} w_k` (so the TV ball is a set of
+linear constraints) and :math:`\sum_k w_k q_k = p_X`, where :math:`W = p(s\mid x)` and
+:math:`q W` is the law of S given the atom.  Allowing any number of atoms per letter
+relaxes the problem into a linear program over measures on
+:math:`\hat{\mathcal X} \times \Delta_{\mathcal X}`; its value
+:math:`R^{\mathrm{LP}}(D, P, C) \le R(D, P, C)`.  The relaxation is tight whenever an
+optimal measure uses one posterior per letter (then it *is* a channel); otherwise the
+optimum needs more posteriors than letters and :math:`R^{\mathrm{LP}}` is strictly smaller.
+
+The relaxation is solved by column generation: a finite master LP over the atoms found so
+far (HiGHS through :func:`scipy.optimize.linprog`) and a *global* pricing step over the
+whole simplex that both proposes new atoms and certifies the bound (see
+:func:`posterior_lower_bound` for the proof).  The pricing minimizes a difference of
+convex functions by branch and bound over simplices with a rigorous bound
+(:func:`min_reduced_cost`); no library offers certified global minimization of such a
+function, hence the hand-written branch and bound.  Where the relaxation needs more
+posteriors than letters, :func:`certified_bound` branches over regions of each letter's
+posterior (spatial branch and bound), which closes the gap as the regions shrink.  Atoms
+among interchangeable letters (same distortion column, output law still within the
+perception bound) are relabelled first, since that changes no constraint.
+
+All work limits (pricing simplices, column-generation rounds, branch nodes) are counts,
+never clocks, so the same call gives the same bound; when a limit ends the search the
+bound stays certified, only looser.
+
+Everything here is in nats and unchecked (callers pass a source law `p` with positive
+entries, a distortion matrix `d`, label channel `W` with rows on the simplex).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+from scipy.optimize import linear_sum_assignment, linprog
+from scipy.special import entr, logsumexp
+
+from .._channel import support_function
+
+__all__ = [
+    "PricingResult",
+    "PosteriorBound",
+    "min_reduced_cost",
+    "posterior_lower_bound",
+    "atom_channel",
+    "CertifiedBound",
+    "certified_bound",
+    "local_minima",
+]
+
+FloatArray = NDArray[np.float64]
+IntArray = NDArray[np.int64]
+# Relative safety margin on every branch-and-bound bound: covers the rounding of a few
+# dozen float64 operations on numbers of order one.
+_ROUNDING = 1e-12
+
+
+def _entropy_rows(x: FloatArray) -> FloatArray:
+    """Entropy (nats) of each row of `x` along the last axis."""
+    out: FloatArray = entr(x).sum(axis=-1)
+    return out
+
+
+@dataclass(frozen=True)
+class PricingResult:
+    """Global minimum of a reduced cost over the simplex (nats).
+
+    Attributes
+    ----------
+    lower : float
+        Certified lower bound on the minimum.
+    value : float
+        The function at `point` (an upper bound on the minimum); ``value - lower <= eps``
+        unless the node budget ran out.
+    point : ndarray, shape (n,)
+        Best point found.
+    n_nodes : int
+        Simplices examined.
+    """
+
+    lower: float
+    value: float
+    point: FloatArray
+    n_nodes: int
+
+
+def reduced_cost(q: FloatArray, a: FloatArray, W: FloatArray, mu_c: float) -> FloatArray:
+    r""":math:`\phi(q) = a\cdot q - H(q) + \mu_C H(qW)` (nats) for each row of `q`."""
+    out: FloatArray = q @ a - _entropy_rows(q) + mu_c * _entropy_rows(q @ W)
+    return out
+
+
+def _simplex_bounds(
+    V: FloatArray, HV: FloatArray, a: FloatArray, W: FloatArray, mu_c: float, basis: FloatArray
+) -> FloatArray:
+    """Certified lower bounds of the reduced cost on each simplex (rows of `V` are the
+    vertices, `HV` the concave term there); the larger of the two bounds proved in
+    :func:`min_reduced_cost`, less a rounding margin."""
+    c = V.mean(axis=1)
+    log_c = np.log(np.maximum(c, 1e-300))
+    # Gibbs + concavity: a convex combination of vertex terms.
+    L = V @ a + (V @ log_c[:, :, None])[..., 0] + HV
+    gibbs: FloatArray = L.min(axis=1) - _ROUNDING * (1.0 + np.abs(L).max(axis=1))
+    if mu_c <= 0.0:
+        return gibbs
+    # Second order: phi(q) >= phi(c) + g.(q - c) + lam/2 |q - c|^2 with lam a lower bound
+    # of the Hessian diag(1/q) - mu_C W diag(1/(qW)) W^T over the simplex.
+    cW = c @ W
+    g = a + log_c - mu_c * (np.log(np.maximum(cW, 1e-300)) @ W.T)
+    g = g - g.mean(axis=1, keepdims=True)
+    q_max = V.max(axis=1)
+    s_min = (V @ W).min(axis=1)
+    finite = (s_min > 0) | (W.sum(axis=0) == 0)[None, :]
+    inv_s = np.where(s_min > 0, 1.0 / np.where(s_min > 0, s_min, 1.0), 0.0)
+    n = a.size
+    M = np.zeros((V.shape[0], n, n))
+    M[:, np.arange(n), np.arange(n)] = 1.0 / q_max
+    M = M - mu_c * (W[None, :, :] * inv_s[:, None, :]) @ W.T
+    lam = np.linalg.eigvalsh(basis.T @ M @ basis)[:, 0]
+    dz = V - c[:, None, :]
+    lin = (dz @ g[:, :, None])[..., 0].min(axis=1)
+    r2 = (dz * dz).sum(axis=2).max(axis=1)
+    gn2 = (g * g).sum(axis=1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        quad = np.where(lam > 0, np.maximum(lin, -gn2 / (2.0 * lam)), lin + 0.5 * lam * r2)
+    f_c = reduced_cost(c, a, W, mu_c)
+    second = f_c + quad
+    second = second - _ROUNDING * (1.0 + np.abs(f_c) + gn2 + np.abs(lam) * r2 + np.abs(lin))
+    second = np.where(finite.all(axis=1), second, -np.inf)
+    out: FloatArray = np.maximum(gibbs, second)
+    return out
+
+
+def min_reduced_cost(
+    a: FloatArray,
+    W: FloatArray,
+    mu_c: float,
+    *,
+    eps: float,
+    floor: float = math.inf,
+    max_nodes: int = 100_000,
+    vertices: FloatArray | None = None,
+) -> PricingResult:
+    r"""Certified global minimum over the simplex of :math:`\phi(q) = a\cdot q - H(q) +
+    \mu_C H(qW)`.
+
+    Parameters
+    ----------
+    a : ndarray, shape (n,)
+        Linear coefficients (nats).
+    W : ndarray, shape (n, |S|)
+        Label channel; :math:`qW` is the label law under the posterior q.
+    mu_c : float
+        Multiplier of the concave term, >= 0.
+    eps : float
+        Absolute accuracy (nats): the search stops when ``value - lower <= eps`` or
+        ``lower >= floor - eps``.
+    floor : float
+        Level below which the caller needs the minimum; simplices whose bound is at least
+        ``floor - eps`` are not refined further (default: find the minimum to `eps`).
+    max_nodes : int
+        Budget of simplices; when it runs out, `lower` is still certified (looser).
+    vertices : ndarray, shape (n, n), optional
+        Rows: the vertices of a full-dimensional sub-simplex to minimize over instead of
+        the whole simplex.
+
+    Returns
+    -------
+    PricingResult
+
+    Notes
+    -----
+    For :math:`\mu_C = 0` the minimum is :math:`-\log\sum_x e^{-a_x}` (Gibbs), exactly.
+    Otherwise the simplex is cut into sub-simplices T (longest-edge bisection) and each
+    gets the lower bound
+
+    .. math::
+        \phi(q) \ge \min_{i} \big[a\cdot v_i + v_i\cdot\log c + \mu_C H(v_i W)\big]
+        \qquad (q \in T = \mathrm{conv}\{v_0, \dots, v_{n-1}\}),
+
+    where c is the centroid of T.  Proof: write :math:`q = \sum_i \beta_i v_i`.  Gibbs'
+    inequality :math:`\mathrm{KL}(q\|c) \ge 0` gives :math:`-H(q) \ge q\cdot\log c =
+    \sum_i \beta_i\, v_i\cdot\log c` (c > 0 wherever q can be positive, since T is full
+    dimensional), and concavity of the entropy gives :math:`H(qW) \ge \sum_i \beta_i
+    H(v_i W)`; so :math:`\phi(q)` is at least a convex combination of the bracketed terms,
+    hence at least their minimum.  The bound is exact at :math:`q = c` up to the concave
+    term and its error is :math:`O(\mathrm{diam}(T)^2)` away from the boundary, so a
+    simplex whose bound exceeds the best value found minus `eps` is discarded and the rest
+    are split.  The returned `lower` is the smallest bound of any discarded or remaining
+    simplex (they cover the simplex), reduced by a relative rounding margin of 1e-12.
+    """
+    n = a.size
+    if n == 1:
+        q = np.ones(1)
+        val = float(reduced_cost(q[None, :], a, W, mu_c)[0])
+        return PricingResult(val, val, q, 1)
+    if mu_c <= 0.0 and vertices is None:
+        shift = -a
+        q = np.exp(shift - logsumexp(shift))
+        val = float(reduced_cost(q[None, :], a, W, 0.0)[0])
+        low = -float(logsumexp(shift))
+        return PricingResult(min(low, val), val, q, 1)
+    V = (np.eye(n) if vertices is None else vertices)[None, :, :]  # (N, n vertices, n)
+    HV = mu_c * _entropy_rows(V @ W)  # concave term at each vertex
+    # Orthonormal basis of the tangent space {z : sum z = 0} of the simplex.
+    basis = np.linalg.qr(np.eye(n)[:, 1:] - 1.0 / n)[0]
+    best_val, best_q = math.inf, np.full(n, 1.0 / n)
+    certified = math.inf
+    nodes = 0
+    pairs = [(i, j) for i in range(n) for j in range(i + 1, n)]
+    pa = np.array([i for i, _ in pairs])
+    pb = np.array([j for _, j in pairs])
+    while V.shape[0]:
+        nodes += V.shape[0]
+        lb = _simplex_bounds(V, HV, a, W, mu_c, basis)
+        # Incumbents: the function at the centroids and at the vertices.
+        c = V.mean(axis=1)
+        fc = reduced_cost(c, a, W, mu_c)
+        lin = V @ a
+        fv = lin - _entropy_rows(V) + HV
+        ic = int(np.argmin(fc))
+        if fc[ic] < best_val:
+            best_val, best_q = float(fc[ic]), c[ic].copy()
+        iv = np.unravel_index(int(np.argmin(fv)), fv.shape)
+        if fv[iv] < best_val:
+            best_val, best_q = float(fv[iv]), V[iv[0], iv[1]].copy()
+        done = lb >= min(best_val, floor) - eps
+        if done.any():
+            certified = min(certified, float(lb[done].min()))
+        V, HV = V[~done], HV[~done]
+        if not V.shape[0]:
+            break
+        if nodes >= max_nodes:
+            certified = min(certified, float(lb[~done].min()))
+            break
+        # Longest-edge bisection of every remaining simplex.
+        diff = V[:, pa, :] - V[:, pb, :]
+        e = np.argmax((diff * diff).sum(axis=2), axis=1)
+        ia, ib = pa[e], pb[e]
+        rows = np.arange(V.shape[0])
+        mid = 0.5 * (V[rows, ia] + V[rows, ib])
+        h_mid = mu_c * _entropy_rows(mid @ W)
+        V1, V2 = V.copy(), V.copy()
+        H1, H2 = HV.copy(), HV.copy()
+        V1[rows, ia], H1[rows, ia] = mid, h_mid
+        V2[rows, ib], H2[rows, ib] = mid, h_mid
+        V = np.concatenate([V1, V2])
+        HV = np.concatenate([H1, H2])
+    return PricingResult(min(certified, best_val), best_val, best_q, nodes)
+
+
+def local_minima(
+    a: FloatArray, W: FloatArray, mu_c: float, starts: FloatArray, n_iter: int = 80
+) -> tuple[FloatArray, FloatArray]:
+    r"""Stationary points of :math:`\phi(q) = a\cdot q - H(q) + \mu_C H(qW)` from each row
+    of `starts`, by the difference-of-convex algorithm (not certified; it proposes columns).
+
+    Linearizing the concave term at :math:`q_t` and minimizing the convex rest exactly
+    gives the Gibbs step :math:`q_{t+1} \propto \exp(-a + \mu_C W \log(q_t W))`, which
+    never increases :math:`\phi`.  Returns the points and their values.
+    """
+    q = starts
+    with np.errstate(divide="ignore"):
+        for _ in range(n_iter):
+            z = -a[None, :] + mu_c * (np.log(q @ W) @ W.T)
+            z = np.where(np.isnan(z), -np.inf, z)
+            q_new = np.exp(z - z.max(axis=1, keepdims=True))
+            q_new = q_new / q_new.sum(axis=1, keepdims=True)
+            if np.abs(q_new - q).max() < 1e-12:
+                q = q_new
+                break
+            q = q_new
+    return q, reduced_cost(q, a, W, mu_c)
+
+
+@dataclass(frozen=True)
+class PosteriorBound:
+    r"""Result of :func:`posterior_lower_bound` (nats).
+
+    Attributes
+    ----------
+    lower : float
+        Certified lower bound on the relaxation, hence on R(D, P, C).
+    relaxed : float
+        Value of the final master LP: an upper bound on the relaxation's optimum (not on
+        R(D, P, C)); ``relaxed - lower`` is the certified accuracy of the relaxation.
+    symbols : ndarray of int, shape (K,)
+        Reproduction letter of each atom with positive weight.
+    posteriors : ndarray, shape (K, n)
+        Their posteriors p(x | atom).
+    weights : ndarray, shape (K,)
+        Their weights (summing to 1).
+    split : bool
+        Whether merging each letter's atoms would cost more than ``tol / 4`` in rate
+        (estimated as :math:`\mu_C` times the rise of :math:`H(S\mid\hat X)`): the
+        relaxation then uses more posteriors than letters (not a channel).
+    n_rounds : int
+        Column-generation rounds.
+    n_nodes : int
+        Simplices examined by the pricing, all rounds together.
+    worst_letter : int
+        The letter whose merge would cost most (-1: none is split).
+    assigned : ndarray of int, shape (K,), optional
+        A letter for each atom after relabelling among interchangeable letters (same
+        distortion column, no perception bound), one cluster of nearby posteriors per
+        letter where that is possible.
+    """
+
+    lower: float
+    relaxed: float
+    symbols: IntArray
+    posteriors: FloatArray
+    weights: FloatArray
+    split: bool
+    n_rounds: int
+    n_nodes: int
+    worst_letter: int = -1
+    assigned: IntArray | None = None
+
+
+def posterior_lower_bound(
+    p: FloatArray,
+    d: FloatArray,
+    W: FloatArray,
+    D: float,
+    C: float,
+    P: float | None = None,
+    p_ball: FloatArray | None = None,
+    *,
+    tol: float,
+    channels: tuple[FloatArray, ...] = (),
+    max_rounds: int = 50,
+    regions: dict[int, FloatArray] | None = None,
+    atoms: tuple[IntArray, FloatArray] | None = None,
+) -> PosteriorBound:
+    r"""Certified lower bound on R(D, P, C) (TV perception) by column generation.
+
+    Parameters
+    ----------
+    p : ndarray, shape (n,)
+        Source law (positive entries).
+    d : ndarray, shape (n, m)
+        Distortion matrix.
+    W : ndarray, shape (n, |S|)
+        Label channel p(s|x).
+    D : float
+        Distortion bound (``inf``: none).
+    C : float
+        Bound on :math:`H(S\mid\hat X)` in nats (>= H(S|X): the caller checks).
+    P : float, optional
+        TV perception bound around `p_ball` (needs m = len(p_ball)).
+    p_ball : ndarray, shape (m,), optional
+        Centre of the TV ball (the law of X on the full alphabet).
+    tol : float
+        Target ``relaxed - lower`` in nats.
+    channels : tuple of ndarray
+        Channels whose posteriors seed the master problem (e.g. a good feasible channel).
+    max_rounds : int
+        Cap on column-generation rounds.
+    regions : dict, optional
+        Letter -> (n, n) array whose rows are the vertices of a full-dimensional simplex:
+        atoms of that letter are restricted to it (a node of :func:`certified_bound`).
+        The restricted relaxation is a lower bound on R(D, P, C) over the channels whose
+        posteriors lie in these regions.  ``lower = relaxed = inf`` when it is infeasible
+        (with its vertices as atoms the master is feasible whenever any measure on the
+        regions is: replacing an atom by its barycentric split over the vertices keeps
+        every linear quantity and lowers :math:`H(S|\hat X)`, by concavity).
+    atoms : tuple of (letters, posteriors), optional
+        Extra initial atoms (e.g. those of a parent node); the ones outside `regions`
+        are dropped.
+
+    Returns
+    -------
+    PosteriorBound
+
+    Notes
+    -----
+    **Weak duality over the whole simplex.**  Let w be any feasible measure of the
+    relaxation (see the module docstring), so :math:`\sum_k w_k q_k = p`, hence
+    :math:`\sum_k w_k = 1`.  For any :math:`\lambda \in \mathbb R^n`,
+    :math:`\mu_D, \mu_C \ge 0` and :math:`\pi \in \mathbb R^m` define the reduced cost of
+    an atom :math:`(\hat x, q)`
+
+    .. math::
+        \rho_{\hat x}(q) = -H(q) - \lambda\cdot q + \mu_D\, q\cdot d_{\hat x}
+        + \mu_C H(qW) + \pi_{\hat x}
+
+    and :math:`\underline m \le \min_{\hat x}\min_{q \in \Delta} \rho_{\hat x}(q)`.  Then
+
+    .. math::
+        -\sum_k w_k H(q_k) = \sum_k w_k\big[\rho_{\hat x_k}(q_k) + \lambda\cdot q_k
+          - \mu_D q_k\cdot d_{\hat x_k} - \mu_C H(q_k W) - \pi_{\hat x_k}\big]
+        \ge \underline m + \lambda\cdot p - \mu_D D - \mu_C C - \pi\cdot r,
+
+    using :math:`\sum_k w_k = 1`, :math:`\sum_k w_k q_k = p`, the two inequality
+    constraints (with nonnegative multipliers) and :math:`r(\hat x) = \sum_{k:\hat x_k =
+    \hat x} w_k`.  Since r lies in the TV ball :math:`\mathcal P`,
+    :math:`\pi\cdot r \le \sigma_{\mathcal P}(\pi) = \max_{r' \in \mathcal P} \pi\cdot r'`
+    (computed exactly by sorting).  Hence every channel, being such a measure, has
+
+    .. math::
+        I(X;\hat X) \ge H(X) + \lambda\cdot p - \mu_D D - \mu_C C
+        - \sigma_{\mathcal P}(\pi) + \underline m,
+
+    whatever the multipliers; without D or P the corresponding terms are absent
+    (:math:`\mu_D = 0`, :math:`\pi = 0`).  The multipliers are the master LP's duals
+    (their quality only affects tightness), and :math:`\underline m` is certified by
+    :func:`min_reduced_cost` per letter (the minimum over q of :math:`\rho` is a
+    difference of convex functions of q).  At an optimum of the relaxation with exact
+    duals the bound equals the LP value (LP duality), so it closes to the relaxation's
+    optimum as column generation adds the pricing minimizers as atoms.
+    """
+    n, m = d.shape
+    h_x = float(entr(p).sum())
+    has_d = math.isfinite(D)
+    has_p = P is not None
+    if has_p and p_ball is None:
+        raise ValueError("`p_ball` is needed with a perception bound.")
+    # Initial atoms: point masses on each letter reproduced by each letter (with them the
+    # master is feasible whenever the problem is), the prior at each letter, and the
+    # posteriors of the given channels.
+    regions = {} if regions is None else regions
+    sym: list[int] = []
+    post: list[FloatArray] = []
+    eye = np.eye(n)
+    inverse = {j: np.linalg.inv(V) for j, V in regions.items()}
+
+    def inside(j: int, q: FloatArray) -> bool:
+        return j not in inverse or bool((q @ inverse[j]).min() >= -1e-12)
+
+    for j in range(m):
+        Vj = regions.get(j, eye)
+        for i in range(n):
+            sym.append(j)
+            post.append(Vj[i].copy())
+        sym.append(j)
+        post.append(p.copy() if j not in regions else Vj.mean(axis=0))
+    if atoms is not None:
+        for col, q in zip(*atoms, strict=True):
+            if inside(int(col), q):
+                sym.append(int(col))
+                post.append(q)
+    for Q in channels:
+        J = p[:, None] * Q
+        r = J.sum(axis=0)
+        for col in np.flatnonzero(r > 1e-12):
+            if inside(int(col), J[:, col] / r[col]):
+                sym.append(int(col))
+                post.append(J[:, col] / r[col])
+    best_lower = -math.inf
+    n_nodes = 0
+    eps = max(tol / 4.0, 1e-13)
+    relaxed = math.inf
+    w = np.zeros(0)
+    rounds = 0
+    last_mu_c = 0.0
+    history: list[float] = []
+    rng = np.random.default_rng(0)  # fixed: the same call gives the same bound
+    for rounds in range(1, max_rounds + 1):
+        S = np.array(sym)
+        Qk = np.array(post)
+        K = S.size
+        f = -_entropy_rows(Qk)
+        cost_d = np.einsum("kx,xk->k", Qk, d[:, S])
+        cost_c = _entropy_rows(Qk @ W)
+        # Variables: w (K) [, r (m), u (m)].
+        n_var = K + (2 * m if has_p else 0)
+        c_obj = np.concatenate([f, np.zeros(n_var - K)])
+        A_eq = np.zeros((n + (m if has_p else 0), n_var))
+        A_eq[:n, :K] = Qk.T
+        b_eq = [p]
+        ub_rows: list[FloatArray] = []
+        b_ub: list[float] = []
+        if has_d:
+            ub_rows.append(np.concatenate([cost_d, np.zeros(n_var - K)]))
+            b_ub.append(D)
+        ub_rows.append(np.concatenate([cost_c, np.zeros(n_var - K)]))
+        b_ub.append(C)
+        if has_p:
+            assert p_ball is not None and P is not None
+            A_eq[n + S, np.arange(K)] = 1.0
+            A_eq[n:, K : K + m] = -np.eye(m)
+            b_eq.append(np.zeros(m))
+            # u_j >= |r_j - p_ball_j|, sum u <= 2P.
+            for j in range(m):
+                row = np.zeros(n_var)
+                row[K + j], row[K + m + j] = 1.0, -1.0
+                ub_rows.append(row)
+                b_ub.append(float(p_ball[j]))
+                row = np.zeros(n_var)
+                row[K + j], row[K + m + j] = -1.0, -1.0
+                ub_rows.append(row)
+                b_ub.append(-float(p_ball[j]))
+            row = np.zeros(n_var)
+            row[K + m :] = 1.0
+            ub_rows.append(row)
+            b_ub.append(2.0 * P)
+        res = linprog(
+            c_obj,
+            A_ub=np.array(ub_rows),
+            b_ub=np.array(b_ub),
+            A_eq=A_eq,
+            b_eq=np.concatenate(b_eq),
+            bounds=[(0, None)] * n_var,
+            method="highs",
+            options={"primal_feasibility_tolerance": 1e-10, "dual_feasibility_tolerance": 1e-10},
+        )
+        if res.status == 2 and rounds == 1:
+            empty = np.zeros(0)
+            return PosteriorBound(
+                math.inf, math.inf, empty.astype(np.int64), np.zeros((0, n)), empty, False, 1, 0
+            )
+        if res.status != 0:
+            break
+        relaxed = h_x + float(res.fun)
+        history.append(relaxed)
+        w = np.asarray(res.x[:K], dtype=np.float64)
+        lam = np.asarray(res.eqlin.marginals[:n], dtype=np.float64)
+        y_ub = np.asarray(res.ineqlin.marginals, dtype=np.float64)
+        mu_d = max(-float(y_ub[0]), 0.0) if has_d else 0.0
+        mu_c = max(-float(y_ub[1 if has_d else 0]), 0.0)
+        last_mu_c = mu_c
+        pi = -np.asarray(res.eqlin.marginals[n:], dtype=np.float64) if has_p else np.zeros(m)
+        dual = h_x + float(lam @ p) - mu_d * (D if has_d else 0.0) - mu_c * C
+        if has_p:
+            assert p_ball is not None and P is not None
+            dual -= support_function(pi, p_ball, P, "tv")
+        active = w > 1e-13
+        # Columns: stationary points of the reduced cost (DCA) from the active atoms of
+        # each letter and from random posteriors; the certified global pricing runs once
+        # they stop improving the master, or every fifth round.
+        new: list[tuple[int, FloatArray]] = []
+        local_best = 0.0
+        starts_rng = rng.dirichlet(np.ones(n), size=8)
+        for j in range(m):
+            a = -lam + mu_d * d[:, j]
+            mine = np.array(post)[: w.size][active & (np.array(sym)[: w.size] == j)]
+            pts, vals = local_minima(a, W, mu_c, np.vstack([mine, starts_rng]))
+            vals = vals + pi[j]
+            if j in regions:
+                vals = np.where([inside(j, q) for q in pts], vals, np.inf)
+            order = np.argsort(vals)
+            taken: list[FloatArray] = []
+            for i in order[:4]:
+                if vals[i] < -1e-13 and all(np.abs(pts[i] - t).max() > 1e-9 for t in taken):
+                    taken.append(pts[i])
+                    new.append((j, pts[i]))
+            if np.isfinite(vals[order[0]]):
+                local_best = min(local_best, float(vals[order[0]]))
+        if local_best > -eps or rounds % 5 == 0:
+            m_low = math.inf
+            priced: dict[bytes, PricingResult] = {}  # letters with the same column of d
+            for j in range(m):
+                a = -lam + mu_d * d[:, j]
+                key = a.tobytes() + (regions[j].tobytes() if j in regions else b"")
+                if key not in priced:
+                    priced[key] = min_reduced_cost(
+                        a, W, mu_c, eps=eps, floor=-float(pi[j]), vertices=regions.get(j)
+                    )
+                    n_nodes += priced[key].n_nodes
+                pr = priced[key]
+                m_low = min(m_low, pi[j] + pr.lower)
+                if pi[j] + pr.value < -eps:
+                    new.append((j, pr.point))
+            best_lower = max(best_lower, dual + m_low)
+        if relaxed - best_lower <= tol or not new:
+            break
+        # Stagnation: the master moved by less than tol / 10 over five rounds, so the
+        # remaining gap is the pricing bound's (its node budget), not missing columns.
+        if len(history) > 5 and history[-6] - relaxed < 0.1 * tol:
+            break
+        for j, q in new:
+            sym.append(j)
+            post.append(q)
+    keep = w > 1e-13
+    S_all = np.array(sym)[: w.size][keep]
+    Q_all = np.array(post)[: w.size][keep]
+    w_keep = w[keep]
+
+    # Merging a letter's atoms into their mean posterior raises H(S|Xhat) by the
+    # concavity gap; restoring C then costs about mu_C times that in rate.
+    def merge_gap(sel: NDArray[np.bool_]) -> float:
+        wj = float(w_keep[sel].sum())
+        mean = (w_keep[sel] @ Q_all[sel]) / wj
+        gap = wj * float(_entropy_rows(mean @ W)) - float(
+            w_keep[sel] @ _entropy_rows(Q_all[sel] @ W)
+        )
+        return last_mu_c * max(gap, 0.0)
+
+    # Letters with the same distortion column (all letters without a distortion bound)
+    # are interchangeable: their atoms may be relabelled, provided the relabelled output
+    # law still meets the perception bound.
+    h_atoms = _entropy_rows(Q_all @ W) if S_all.size else np.zeros(0)
+
+    def assess(classes: list[list[int]]) -> tuple[float, int, IntArray]:
+        merge_cost, worst, worst_cost = 0.0, -1, 0.0
+        assigned = S_all.copy()
+        for cls in classes:
+            idx = np.flatnonzero(np.isin(S_all, cls))
+            # Greedy clustering: an atom joins the cluster where merging costs least, if that
+            # costs under tol / 16 (cluster: weight, mean posterior, total merge gap).
+            clusters: list[tuple[list[int], float, FloatArray, float]] = []
+            for i in idx[np.argsort(-w_keep[idx], kind="stable")]:
+                best_k, best_inc = -1, math.inf
+                for k, (_, wc, qc, _) in enumerate(clusters):
+                    mix = (wc * qc + w_keep[i] * Q_all[i]) / (wc + w_keep[i])
+                    inc = (
+                        (wc + w_keep[i]) * float(_entropy_rows(mix @ W))
+                        - wc * float(_entropy_rows(qc @ W))
+                        - w_keep[i] * float(h_atoms[i])
+                    )
+                    if inc < best_inc:
+                        best_k, best_inc = k, inc
+                if best_k >= 0 and last_mu_c * best_inc < tol / 16.0:
+                    members, wc, qc, gap = clusters[best_k]
+                    mix = (wc * qc + w_keep[i] * Q_all[i]) / (wc + w_keep[i])
+                    clusters[best_k] = (members + [int(i)], wc + w_keep[i], mix, gap + best_inc)
+                else:
+                    clusters.append(([int(i)], float(w_keep[i]), Q_all[i].copy(), 0.0))
+            if len(cls) > 1 and len(clusters) <= len(cls):
+                # Relabel: one cluster per letter of the class (heaviest keep their letters).
+                # One cluster per letter: keep letters where possible, or (with a
+                # perception bound) minimize the TV of the output law, which is separable
+                # over letters: cost |w_cluster - p_letter| - p_letter.
+                cost = np.zeros((len(clusters), len(cls)))
+                for a_, (members, wc, _, _) in enumerate(clusters):
+                    for b_, letter in enumerate(cls):
+                        if has_p:
+                            assert p_ball is not None
+                            cost[a_, b_] = abs(wc - p_ball[letter]) - p_ball[letter]
+                        else:
+                            cost[a_, b_] = 0.0 if letter in S_all[members] else 1.0
+                rows_, cols_ = linear_sum_assignment(cost)
+                for a_, b_ in zip(rows_, cols_, strict=True):
+                    assigned[clusters[a_][0]] = cls[b_]
+                merge_cost += last_mu_c * sum(max(c[3], 0.0) for c in clusters)
+                continue
+            for j in cls:
+                sel = S_all == j
+                if sel.sum() > 1:
+                    gap_j = merge_gap(sel)
+                    if gap_j > worst_cost:
+                        worst, worst_cost = int(j), gap_j
+                    merge_cost += gap_j
+        return merge_cost, worst, assigned
+
+    keys = [b"" if not has_d else d[:, j].tobytes() for j in range(m)]
+    merge_cost, worst, assigned = assess(
+        [[j for j in range(m) if keys[j] == k] for k in dict.fromkeys(keys)]
+    )
+    if has_p and merge_cost > 0.25 * tol:
+        pass
+    elif has_p:
+        assert p_ball is not None and P is not None
+        r_new = np.bincount(assigned, weights=w_keep, minlength=m)
+        if 0.5 * float(np.abs(r_new - p_ball).sum()) > P + 1e-12:
+            merge_cost, worst, assigned = assess([[j] for j in range(m)])
+    split = merge_cost > 0.25 * tol
+    return PosteriorBound(
+        lower=max(best_lower, 0.0),
+        relaxed=relaxed,
+        symbols=S_all.astype(np.int64),
+        posteriors=Q_all,
+        weights=w_keep,
+        split=split,
+        n_rounds=rounds,
+        n_nodes=n_nodes,
+        worst_letter=worst,
+        assigned=assigned.astype(np.int64),
+    )
+
+
+def _split_region(V: FloatArray, q_a: FloatArray, q_b: FloatArray) -> tuple[FloatArray, ...]:
+    """Two simplices covering conv(V) whose common facet separates q_a from q_b.
+
+    In barycentric coordinates b (q = b V) pick the vertices i, k where b(q_a) - b(q_b)
+    is largest and smallest; the facet through the other vertices and the point z of edge
+    [v_i, v_k] with the ratio b_k / (b_i + b_k) of the midpoint m splits conv(V) into
+    {ratio <= that of m} (v_k replaced by z) and {ratio >= it} (v_i replaced by z); the
+    ratio, linear-fractional, is monotone on [q_a, q_b], so the two posteriors fall on
+    opposite sides.
+    """
+    inv = np.linalg.inv(V)
+    ba_, bb_ = q_a @ inv, q_b @ inv
+    i, k = int(np.argmax(ba_ - bb_)), int(np.argmin(ba_ - bb_))
+    bm = 0.5 * (ba_ + bb_)
+    t = float(bm[k] / (bm[i] + bm[k]))
+    z = V[i] + t * (V[k] - V[i])
+    V1, V2 = V.copy(), V.copy()
+    V1[k], V2[i] = z, z
+    return V1, V2
+
+
+def _most_split(bound: PosteriorBound) -> tuple[int, FloatArray, FloatArray]:
+    """The letter whose merge costs most, and its two atoms farthest apart (TV)."""
+    j = bound.worst_letter
+    rows = bound.posteriors[bound.symbols == j]
+    best = (-1.0, rows[0], rows[-1])
+    for a in range(rows.shape[0]):
+        for b in range(a + 1, rows.shape[0]):
+            dist = 0.5 * float(np.abs(rows[a] - rows[b]).sum())
+            if dist > best[0]:
+                best = (dist, rows[a], rows[b])
+    return j, best[1], best[2]
+
+
+@dataclass(frozen=True)
+class CertifiedBound:
+    """Result of :func:`certified_bound` (nats).
+
+    Attributes
+    ----------
+    lower : float
+        Certified lower bound on R(D, P, C): the smallest bound over the open nodes.
+    best : PosteriorBound
+        The node relaxation with the smallest bound (its atoms seed the upper bound).
+    n_nodes : int
+        Nodes solved (1: the relaxation was tight at the root).
+    closed : bool
+        Whether the smallest node relaxation uses one posterior per letter (then its
+        atoms form a channel whose rate is within the node's accuracy of `lower`).
+    """
+
+    lower: float
+    best: PosteriorBound
+    n_nodes: int
+    closed: bool
+
+
+def certified_bound(
+    p: FloatArray,
+    d: FloatArray,
+    W: FloatArray,
+    D: float,
+    C: float,
+    P: float | None = None,
+    p_ball: FloatArray | None = None,
+    *,
+    tol: float,
+    channels: tuple[FloatArray, ...] = (),
+    upper: float = math.inf,
+    max_nodes: int = 9,
+) -> CertifiedBound:
+    r"""Certified lower bound on R(D, P, C) that closes the relaxation gap by branching.
+
+    The root is the relaxation of :func:`posterior_lower_bound`.  While the node with the
+    smallest bound has a letter carrying two distinct posteriors, that letter's region
+    of the simplex is split in two (:func:`_split_region`) and both children are bounded
+    with their atoms restricted to their regions.
+
+    Notes
+    -----
+    Every channel has, for each letter, one posterior, which lies in one of the leaf
+    regions of that letter; so the leaves cover all channels and the smallest leaf bound
+    is a lower bound on R(D, P, C) (leaves whose bound exceeds `upper`, the rate of a known
+    feasible channel, can be left unexplored).  As regions shrink, merging a letter's
+    atoms changes :math:`H(S\mid\hat X)` by at most the concavity gap of the entropy over
+    the region, so the node relaxations approach the rates of channels; a node whose
+    relaxation uses one posterior per letter is a channel, and the search stops there.
+    `max_nodes` caps the work (the bound stays certified, possibly looser).
+    """
+    import heapq
+
+    def solve(
+        regions: dict[int, FloatArray], parent: PosteriorBound | None = None
+    ) -> PosteriorBound:
+        seeds = None if parent is None else (parent.symbols, parent.posteriors)
+        return posterior_lower_bound(
+            p,
+            d,
+            W,
+            D,
+            C,
+            P,
+            p_ball,
+            tol=tol,
+            channels=channels,
+            regions=regions,
+            atoms=seeds,
+            max_rounds=50 if parent is None else 20,  # children start from the parent's atoms
+        )
+
+    root = solve({})
+    heap: list[tuple[float, int, dict[int, FloatArray], PosteriorBound]] = [
+        (root.lower, 0, {}, root)
+    ]
+    count = 1
+    while True:
+        low, _, regions, node = heap[0]
+        if not node.split or low >= upper - tol or count >= max_nodes:
+            return CertifiedBound(low, node, count, not node.split)
+        heapq.heappop(heap)
+        j, q_a, q_b = _most_split(node)
+        for V in _split_region(regions.get(j, np.eye(p.size)), q_a, q_b):
+            child = {**regions, j: V}
+            sol = solve(child, node)
+            count += 1
+            if math.isfinite(sol.lower):
+                heapq.heappush(heap, (sol.lower, count, child, sol))
+        if not heap:  # every child infeasible: cannot happen for a feasible problem
+            return CertifiedBound(math.inf, node, count, False)
+
+
+def atom_channel(
+    bound: PosteriorBound, p: FloatArray, d: FloatArray, *, spread: bool
+) -> FloatArray:
+    r"""A channel built from the atoms of `bound` (a starting point for the upper bound).
+
+    Atoms of one letter whose posteriors lie within 1e-4 in TV are merged (their
+    weighted mean).  When a letter keeps several distinct posteriors, the lighter ones
+    move to the unused letters of least expected distortion under them if `spread` (this
+    keeps every posterior, but can change E d and the marginal), and are merged
+    otherwise (this keeps E d and the marginal, but raises :math:`H(S\mid\hat X)`).
+    Either way the caller restores feasibility.
+    """
+    n, m = d.shape
+    groups: list[tuple[int, FloatArray, float]] = []  # (letter, posterior, weight)
+    letters = bound.symbols if bound.assigned is None or not spread else bound.assigned
+    for j in np.unique(letters):
+        idx = np.flatnonzero(letters == j)
+        rows, wts = bound.posteriors[idx], bound.weights[idx]
+        clusters: list[list[int]] = []
+        for i in np.argsort(-wts, kind="stable"):
+            for cl in clusters:
+                if 0.5 * np.abs(rows[i] - rows[cl[0]]).sum() <= 1e-4:
+                    cl.append(int(i))
+                    break
+            else:
+                clusters.append([int(i)])
+        for cl in clusters:
+            wt = float(wts[cl].sum())
+            groups.append((int(j), (wts[cl] @ rows[cl]) / wt, wt))
+    used = {g[0] for g in groups}
+    seen: set[int] = set()
+    J = np.zeros((n, m))
+    for j, q, wt in sorted(groups, key=lambda g: -g[2]):
+        free = [k for k in range(m) if k not in used]
+        if j in seen and spread and free:
+            j = min(free, key=lambda k: float(q @ d[:, k]))
+            used.add(j)
+        seen.add(j)
+        J[:, j] += wt * q
+    Q = J / p[:, None]
+    out: FloatArray = Q / Q.sum(axis=1, keepdims=True)
+    return out

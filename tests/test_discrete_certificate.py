@@ -1,0 +1,246 @@
+"""Certified lower bounds of the classification-constrained solvers (posterior LP).
+
+References are independent of the code under test: the closed forms of `BinarySource`,
+the exhaustive binary search of `rdpc_theory.brute_force`, a multistart SLSQP search
+over 3-letter channels written here, and dense sampling of the simplex for the pricing.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from scipy.optimize import minimize
+from scipy.special import entr
+
+from rdpc_theory import BinarySource, DiscreteSource
+from rdpc_theory.brute_force import binary_brute_force
+from rdpc_theory.discrete.certificate import (
+    atom_channel,
+    local_minima,
+    min_reduced_cost,
+    posterior_lower_bound,
+)
+
+LN2 = math.log(2.0)
+
+
+# -- the pricing step -----------------------------------------------------------------
+
+
+def simplex_grid(n: int, steps: int) -> np.ndarray:
+    """Every point of the simplex with coordinates in multiples of 1/steps."""
+
+    def compositions(k: int, total: int) -> list[list[int]]:
+        if k == 1:
+            return [[total]]
+        return [[i, *rest] for i in range(total + 1) for rest in compositions(k - 1, total - i)]
+
+    return np.array(compositions(n, steps), dtype=np.float64) / steps
+
+
+def phi_direct(q, a, W, mu):
+    """a.q - H(q) + mu H(qW), written out independently."""
+    h = -sum(x * math.log(x) for x in q if x > 0)
+    s = q @ W
+    hs = -sum(x * math.log(x) for x in s if x > 0)
+    return float(a @ q) - h + mu * hs
+
+
+@pytest.mark.parametrize("n, seed", [(2, 0), (3, 1), (3, 2), (4, 3)])
+def test_pricing_lower_bound_is_below_every_sampled_value(n, seed):
+    rng = np.random.default_rng(seed)
+    W = rng.dirichlet(np.ones(3), size=n)
+    a = rng.normal(size=n)
+    mu = float(rng.uniform(0.5, 5.0))
+    res = min_reduced_cost(a, W, mu, eps=1e-7)
+    grid = simplex_grid(n, 40 if n < 4 else 24)
+    sampled = min(phi_direct(q, a, W, mu) for q in grid)
+    assert res.lower <= sampled + 1e-12
+    assert res.value - res.lower <= 1e-7 + 1e-12
+    assert abs(res.value - phi_direct(res.point, a, W, mu)) < 1e-12
+    # The minimum is at most the grid's, and close to it (the grid is only so fine).
+    assert res.value <= sampled + 1e-12
+    assert sampled - res.value < 0.05
+
+
+def test_pricing_without_the_concave_term_is_the_gibbs_free_energy():
+    a = np.array([0.3, -1.0, 2.0])
+    res = min_reduced_cost(a, np.eye(3), 0.0, eps=1e-9)
+    exact = -math.log(sum(math.exp(-x) for x in a))
+    assert abs(res.lower - exact) < 1e-12 and abs(res.value - exact) < 1e-12
+
+
+def test_pricing_node_budget_keeps_a_valid_bound():
+    rng = np.random.default_rng(5)
+    W = rng.dirichlet(np.ones(2), size=4)
+    a = rng.normal(size=4)
+    full = min_reduced_cost(a, W, 3.0, eps=1e-8)
+    cut = min_reduced_cost(a, W, 3.0, eps=1e-8, max_nodes=50)
+    assert cut.lower <= full.value + 1e-12
+    assert cut.lower <= full.lower + 1e-12
+
+
+def test_local_minima_never_increase_the_reduced_cost():
+    rng = np.random.default_rng(2)
+    W = rng.dirichlet(np.ones(3), size=3)
+    a = rng.normal(size=3)
+    starts = rng.dirichlet(np.ones(3), size=6)
+    pts, vals = local_minima(a, W, 2.0, starts)
+    before = [phi_direct(q, a, W, 2.0) for q in starts]
+    assert np.all(vals <= np.array(before) + 1e-12)
+    assert np.allclose(pts.sum(axis=1), 1.0)
+
+
+# -- the bound on R(D, P, C) ----------------------------------------------------------
+
+
+BIN_CASES = [
+    dict(D=0.05, C=0.9),
+    dict(D=0.1, C=0.6),
+    dict(D=0.2, C=0.55),
+    dict(C=0.6),
+    dict(P=0.05, C=0.6),
+    dict(D=0.15, P=0.02, C=0.6),
+]
+
+
+def closed_form(b: BinarySource, D=None, P=None, C=None) -> float:
+    if D is None and P is None:
+        return float(b.rc(C))
+    if P is None:
+        return float(b.rdc(D, C))
+    if D is None:
+        return float(b.rpc(P, C))
+    return float(b.rdpc(D, P, C))
+
+
+@pytest.mark.parametrize("kw", BIN_CASES)
+def test_binary_lower_bound_meets_the_closed_form(kw):
+    b = BinarySource(0.3, 0.1)
+    src = DiscreteSource.from_binary(0.3, 0.1)
+    res = src.solve(**kw, tol=1e-7)
+    ref = closed_form(b, **kw)
+    assert res.converged and res.gap <= 1e-7
+    assert abs(res.lower - ref) < 1e-6
+    assert res.lower <= ref + 1e-9 <= res.upper + 2e-9
+    assert "posterior-LP" in res.message or "slack" in res.message
+
+
+@pytest.mark.parametrize("p, eps, D, C", [(0.2, 0.05, 0.1, 0.5), (0.45, 0.2, 0.2, 0.85)])
+def test_binary_bounds_bracket_the_exhaustive_search(p, eps, D, C):
+    src = DiscreteSource.from_binary(p, eps)
+    res = src.solve(D=D, C=C)
+    brute = binary_brute_force(p, eps, D=D, C=C).rate
+    assert res.lower <= brute + 1e-9
+    assert res.upper <= brute + 1e-6
+
+
+def rate_3(p, Q):
+    J = p[:, None] * Q
+    r = J.sum(axis=0)
+    return float(entr(p).sum() + entr(r).sum() - entr(J).sum())
+
+
+def cond_entropy_3(p, Q, W):
+    J = (p[:, None] * Q).T @ W  # (xhat, s)
+    return float(entr(J).sum() - entr(J.sum(axis=1)).sum())
+
+
+def slsqp_best(p, W, d, D, C, P=None, n_starts=25, seed=0):
+    """Smallest rate over a multistart SLSQP search on the channel entries (nats): an
+    independent estimate of R(D, P, C) from above."""
+    n, m = d.shape
+    rng = np.random.default_rng(seed)
+    best = math.inf
+
+    def unpack(z):
+        Q = np.abs(z.reshape(n, m)) + 1e-15
+        return Q / Q.sum(axis=1, keepdims=True)
+
+    cons = [{"type": "ineq", "fun": lambda z: C - cond_entropy_3(p, unpack(z), W)}]
+    if D is not None:
+        cons.append({"type": "ineq", "fun": lambda z: D - float(p @ (unpack(z) * d).sum(1))})
+    if P is not None:
+        cons.append({"type": "ineq", "fun": lambda z: P - 0.5 * np.abs(p @ unpack(z) - p).sum()})
+    for _ in range(n_starts):
+        z0 = rng.dirichlet(np.full(m, 0.5), size=n).ravel()
+        out = minimize(
+            lambda z: rate_3(p, unpack(z)),
+            z0,
+            method="SLSQP",
+            constraints=cons,
+            options={"maxiter": 400, "ftol": 1e-12},
+        )
+        Q = unpack(out.x)
+        ok = cond_entropy_3(p, Q, W) <= C + 1e-9
+        if D is not None:
+            ok &= float(p @ (Q * d).sum(1)) <= D + 1e-9
+        if P is not None:
+            ok &= 0.5 * np.abs(p @ Q - p).sum() <= P + 1e-9
+        if ok:
+            best = min(best, rate_3(p, Q))
+    return best
+
+
+def three_letter_cases(seed):
+    rng = np.random.default_rng(100 + seed)
+    p = rng.dirichlet(np.full(3, 2.0))
+    W = rng.dirichlet(np.ones(2), size=3)
+    src = DiscreteSource(p, W, "hamming")
+    h_sx, h_s = src.label_noise_entropy(), src.label_entropy()
+    C = h_sx + 0.4 * (h_s - h_sx)
+    D_max = src.distortion_range()[1]
+    return p, W, src, C, [dict(C=C), dict(D=0.5 * D_max, C=C), dict(D=0.5 * D_max, P=0.1, C=C)]
+
+
+def test_three_letter_rdc_brackets_a_multistart_search():
+    p, W, src, C, cases = three_letter_cases(0)
+    kw = cases[1]
+    res = src.solve(**kw, tol=1e-6)
+    nat = slsqp_best(p, W, src.distortion, kw["D"], C * LN2, n_starts=8) / LN2
+    assert res.lower <= nat + 1e-9
+    assert res.upper <= nat + 1e-6
+    assert res.converged and res.gap <= 1e-6
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_three_letter_bounds_bracket_a_multistart_search(seed):
+    p, W, src, C, cases = three_letter_cases(seed)
+    for kw in cases:
+        res = src.solve(**kw, tol=1e-6)
+        nat = slsqp_best(p, W, src.distortion, kw.get("D"), C * LN2, kw.get("P")) / LN2
+        assert res.lower <= nat + 1e-9, kw
+        assert res.upper <= nat + 1e-6, kw
+        if res.converged:
+            assert res.gap <= 1e-6
+
+
+def test_certificate_is_below_the_rate_of_every_feasible_channel():
+    # Weak duality: the bound is below the rate of any channel meeting the constraints.
+    src = DiscreteSource([0.5, 0.3, 0.2], [[0.9, 0.1], [0.2, 0.8], [0.5, 0.5]], "hamming")
+    D, C = 0.3, 0.8 * LN2
+    bound = posterior_lower_bound(src.p_x, src.distortion, src.p_s_given_x, D, C, tol=1e-7)
+    rng = np.random.default_rng(0)
+    found = 0
+    for _ in range(3000):
+        Q = rng.dirichlet(np.full(3, 0.3), size=3)
+        v = src.evaluate(Q, base=math.e)
+        if v["distortion"] <= D and v["conditional_entropy"] <= C:
+            found += 1
+            assert v["rate"] >= bound.lower - 1e-12
+    assert found > 10
+    Q = atom_channel(bound, src.p_x, src.distortion, spread=True)
+    assert np.allclose(Q.sum(axis=1), 1.0)
+    assert bound.relaxed - bound.lower <= 1e-7
+
+
+def test_converged_means_certified():
+    # The case of the issue: converged only when upper - lower <= tol.
+    src = DiscreteSource.from_binary(0.3, 0.1)
+    res = src.solve(C=0.9)
+    assert res.converged == (res.gap <= 1e-7)
+    tight = src.solve(D=0.1, C=0.6, tol=1e-9)
+    assert tight.converged == (tight.gap <= 1e-9)

@@ -1,0 +1,83 @@
+"""Internals of the discrete solvers, each against an independent computation."""
+
+from __future__ import annotations
+
+import math
+
+import cvxpy as cp
+import numpy as np
+import pytest
+from scipy.optimize import linprog
+
+from rdpc_theory import BinarySource
+from rdpc_theory._channel import (
+    conditional_entropy,
+    mutual_information,
+    project_marginal,
+    support_function,
+)
+from rdpc_theory.convex import ConvexProgram
+from rdpc_theory.discrete.validation import check_distribution, optional_bound
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_tv_support_function_matches_a_linear_program(seed):
+    rng = np.random.default_rng(seed)
+    p = rng.dirichlet(np.ones(5))
+    mu = rng.normal(size=5)
+    P = 0.15
+    # max mu.r s.t. r >= 0, sum r = 1, r - p <= u, p - r <= u, sum u <= 2P.
+    n = p.size
+    c = np.concatenate([-mu, np.zeros(n)])
+    A_ub = np.block(
+        [[np.eye(n), -np.eye(n)], [-np.eye(n), -np.eye(n)], [np.zeros((1, n)), np.ones((1, n))]]
+    )
+    b_ub = np.concatenate([p, -p, [2 * P]])
+    A_eq = np.concatenate([np.ones(n), np.zeros(n)])[None, :]
+    res = linprog(c, A_ub=A_ub, b_ub=b_ub, A_eq=A_eq, b_eq=[1.0], method="highs")
+    assert abs(support_function(mu, p, P, "tv") - (-res.fun)) < 1e-9
+
+
+@pytest.mark.parametrize("kind", ["tv", "kl"])
+def test_marginal_projection_matches_cvxpy(kind):
+    rng = np.random.default_rng(3)
+    p = rng.dirichlet(np.ones(4))
+    s = rng.dirichlet(np.ones(4) * 0.5)
+    P = 0.05
+    r = cp.Variable(4, nonneg=True)
+    ball = 0.5 * cp.norm1(r - p) <= P if kind == "tv" else cp.sum(cp.rel_entr(r, p)) <= P
+    prob = cp.Problem(cp.Minimize(cp.sum(cp.rel_entr(r, s))), [cp.sum(r) == 1, ball])
+    prob.solve(solver=cp.CLARABEL)
+    ours = project_marginal(s, p, P, kind)
+    assert np.abs(ours - r.value).max() < 1e-5
+
+
+def test_channel_measures_on_a_textbook_case():
+    # Binary symmetric channel with crossover 0.1 on a uniform input: I = 1 - H_b(0.1) bits.
+    p = np.array([0.5, 0.5])
+    Q = np.array([[0.9, 0.1], [0.1, 0.9]])
+    hb = -(0.1 * math.log(0.1) + 0.9 * math.log(0.9))
+    assert abs(mutual_information(p, Q) - (math.log(2) - hb)) < 1e-12
+    # Label = X: H(S|Xhat) = H(X|Xhat) = H_b(0.1).
+    assert abs(conditional_entropy(p, Q, np.eye(2)) - hb) < 1e-12
+
+
+def test_convex_program_rd_matches_the_closed_form():
+    b = BinarySource(0.3, 0.1)
+    prog = ConvexProgram(np.array([0.7, 0.3]), 1.0 - np.eye(2), None)
+    sol = prog.solve(0.1)
+    ref = float(b.rd(0.1)) * math.log(2)
+    assert sol.feasible
+    assert sol.lower - 1e-9 <= ref <= sol.upper + 1e-9
+    assert sol.upper - ref < 1e-6
+
+
+def test_validation_helpers():
+    assert optional_bound("D", None) == math.inf
+    assert optional_bound("D", math.inf) == math.inf
+    with pytest.raises(ValueError, match="`D` must not be NaN"):
+        optional_bound("D", math.nan)
+    with pytest.raises(ValueError, match="`C` must be >= 0; got -inf"):
+        optional_bound("C", -math.inf)
+    with pytest.raises(ValueError, match="`p_x` must sum to 1"):
+        check_distribution("p_x", [0.5, 0.6])
