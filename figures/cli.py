@@ -11,6 +11,7 @@ see :mod:`figures.overlay`).
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 from rdpc_theory.atomic_io import check_output_folder
@@ -18,6 +19,7 @@ from rdpc_theory.atomic_io import check_output_folder
 __all__ = ["configure", "run"]
 
 UNIT_CHOICES = ("paper", "bits", "nats")
+RUNS_HELP = "folder of <preset>/<hash>/ runs (default: $RDPC_RUNS or ./runs, as every command)"
 UNIT_HELP = (
     "unit of rates and C: paper = Gaussian in nats (as the paper's figure), binary in bits; "
     "bits or nats = every source in that unit"
@@ -49,7 +51,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help="Figs. 9(a), 9(b), 10, 11 and universal vs end-to-end, from run directories",
         description="MNIST figures in the paper's form, drawn from the runs' result files",
     )
-    mnist.add_argument("--runs-dir", default="runs", help="folder of <preset>/<hash>/ runs")
+    mnist.add_argument("--runs-dir", default=None, help=RUNS_HELP)
     mnist.add_argument("--presets", choices=("cpu", "paper"), default="cpu",
                        help="read the cpu-* or the paper-* presets")  # fmt: skip
     mnist.add_argument("--out", default="results/figures", help="output folder")
@@ -68,7 +70,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
         description="neural codecs on the binary and Gaussian sources (rdpc synthetic runs) "
         "over the RDC/RPC theory maps, and their rates against the per-letter bounds",
     )
-    overlay.add_argument("--runs-dir", default="runs", help="folder of <preset>/<hash>/ runs")
+    overlay.add_argument("--runs-dir", default=None, help=RUNS_HELP)
     overlay.add_argument("--preset", default=None,
                          help="only this preset folder (default: every synthetic run)")  # fmt: skip
     overlay.add_argument("--out", default="results/figures", help="output folder")
@@ -113,6 +115,8 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _draw(args: argparse.Namespace) -> int:
+    if getattr(args, "runs_dir", "") is None:  # one default for every command
+        args.runs_dir = os.environ.get("RDPC_RUNS") or "runs"
     if args.figure_set == "theory":
         from .theory import theory_figures  # matplotlib only when drawing
 
