@@ -142,7 +142,7 @@ def _points_on_map(ax: Any, panel: RatePanel, rows: Sequence[Row], y_key: str) -
                    vmax=vmax, marker=marker, s=22, edgecolors="white", linewidths=0.6,
                    zorder=5, clip_on=False)  # fmt: skip
         shown = _distinct_points(xs, ys, span)
-        where = "" if shown == len(rr) else f" at {shown} distinct points"
+        where = "" if shown == len(rr) else f" at {shown} distinct point{'s' * (shown > 1)}"
         handles.append(Line2D([], [], ls="", marker=marker, ms=4.5, mfc="0.6", mec="white",
                               mew=0.6, label=f"n = {n}: {len(rr)} runs{where}"))  # fmt: skip
     # A little room around the map, so that points on its edges (D = 0, lossless) show.
