@@ -336,8 +336,10 @@ def report_dict(
 
     return {
         "rdpc_version": __version__,
-        "versions": {"python": platform.python_version(),
-                     **{p: version(p) for p in ("numpy", "scipy", "cvxpy", "sympy")}},  # fmt: skip
+        "versions": {
+            "python": platform.python_version(),
+            **{p: version(p) for p in ("numpy", "scipy", "cvxpy", "sympy")},
+        },  # fmt: skip
         "profile": profile.name,
         "seed": profile.seed,
         "total_seconds": total_seconds,
