@@ -18,6 +18,7 @@ from rdpc_common.atomic import check_output_folder
 __all__ = ["configure", "run"]
 
 UNIT_CHOICES = ("paper", "bits", "nats")
+RUNS_HELP = "folder of <preset>/<hash>/ runs (default: $RDPC_RUNS or ./runs, as every command)"
 UNIT_HELP = (
     "unit of rates and C: paper = Gaussian in nats (as the paper's figure), binary in bits; "
     "bits or nats = every source in that unit"
@@ -49,8 +50,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help="Figs. 9(a), 9(b), 10, 11 and universal vs end-to-end, from run directories",
         description="MNIST figures in the paper's form, drawn from the runs' result files",
     )
-    mnist.add_argument("--runs-dir", default=None,
-                       help="runs folder (default: $RDPC_RUNS or ./runs)")  # fmt: skip
+    mnist.add_argument("--runs-dir", default=None, help=RUNS_HELP)
     mnist.add_argument("--presets", choices=("cpu", "paper"), default="cpu",
                        help="read the cpu-* or the paper-* presets")  # fmt: skip
     mnist.add_argument("--out", default="results/figures", help="output folder")
@@ -69,8 +69,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
         description="neural codecs on the binary and Gaussian sources (rdpc synthetic runs) "
         "over the RDC/RPC theory maps, and their rates against the per-letter bounds",
     )
-    overlay.add_argument("--runs-dir", default=None,
-                         help="runs folder (default: $RDPC_RUNS or ./runs)")  # fmt: skip
+    overlay.add_argument("--runs-dir", default=None, help=RUNS_HELP)
     overlay.add_argument("--preset", default=None,
                          help="only this preset folder (default: every synthetic run)")  # fmt: skip
     overlay.add_argument("--out", default="results/figures", help="output folder")

@@ -142,7 +142,7 @@ def _points_on_map(ax: Any, panel: RatePanel, rows: Sequence[Row], y_key: str) -
                    vmax=vmax, marker=marker, s=22, edgecolors="white", linewidths=0.6,
                    zorder=5, clip_on=False)  # fmt: skip
         shown = _distinct_points(xs, ys, span)
-        where = "" if shown == len(rr) else f" at {shown} distinct points"
+        where = "" if shown == len(rr) else f" at {shown} distinct point{'s' * (shown > 1)}"
         handles.append(Line2D([], [], ls="", marker=marker, ms=4.5, mfc="0.6", mec="white",
                               mew=0.6, label=f"n = {n}: {len(rr)} runs{where}"))  # fmt: skip
     # A little room around the map, so that points on its edges (D = 0, lossless) show.
@@ -232,10 +232,11 @@ def rate_vs_bound_figure(rows: Sequence[Row], units: dict[str, str] | None = Non
         ax.set_ylim(0, hi)
         ax.set_aspect("equal")
         ax.set_xlabel(rf"per-letter bound $\frac{{1}}{{n}}\sum_i R(D_i, P_i, C_i)$ [{unit}/symbol]")
-        ax.set_ylabel(f"measured rate (entropy-coded) [{unit}/symbol]")
-        ax.set_title(
-            f"{src.capitalize()} source: {len(rr)} runs, {_below_count(rr)} below their bound"
-        )
+        ax.set_ylabel(f"entropy-coded rate [{unit}/symbol]")
+        shown = _distinct_points([r["bound_bits"] for r in rr], [r["rate_bits"] for r in rr],
+                                 (hi, hi))  # fmt: skip
+        at = "" if shown == len(rr) else f" ({shown} distinct points)"
+        ax.set_title(f"{src.capitalize()}: {len(rr)} runs{at}, {_below_count(rr)} below bound")
         ax.grid(alpha=0.25, lw=0.4)
         ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=5.5, frameon=False,
                   ncol=1)  # fmt: skip

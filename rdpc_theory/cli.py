@@ -5,7 +5,12 @@ Example::
     rdpc theory rdc --source binary --p 0.3 --eps 0.1 --D 0.1 0.2 --C 0.8
 
 Every combination of the listed values is evaluated (a grid) and printed as a table, or
-written as CSV with ``--csv [FILE]``.  Column names carry units.
+written as CSV with ``--csv [FILE]`` (atomically; the file's folder must exist).  Column
+names carry units.
+
+Exit status: 0 on success; 2 for a usage error (a missing or extra argument, a value out of
+its range); 1 when the CSV file cannot be written (one line naming the file and the problem,
+checked before any work).
 """
 
 from __future__ import annotations

@@ -113,3 +113,14 @@ def test_mnist_figures_rejects_unknown_prefix(tmp_path):
 
 def test_mnist_figures_empty_runs_dir_writes_nothing(tmp_path):
     assert mnist.mnist_figures(tmp_path / "runs", tmp_path / "out") == []
+
+
+def test_figures_commands_honour_rdpc_runs(tmp_path, monkeypatch, capsys):
+    """`rdpc figures mnist|overlay` read $RDPC_RUNS like train/sweep/runs (no literal `runs`)."""
+    from rdpc.cli import main
+
+    monkeypatch.setenv("RDPC_RUNS", str(tmp_path / "elsewhere"))
+    monkeypatch.chdir(tmp_path)
+    for figure_set in ("mnist", "overlay"):
+        assert main(["figures", figure_set, "--out", str(tmp_path / "out")]) == 1
+        assert str(tmp_path / "elsewhere") in capsys.readouterr().err
