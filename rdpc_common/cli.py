@@ -71,8 +71,20 @@ def exit_status(run: Callable[[], int], prog: str = "rdpc") -> int:
     except CliError as exc:
         print(exc, file=sys.stderr)
         return 2
-    except (FileProblem, FileNotFoundError, NotADirectoryError, IsADirectoryError) as exc:
+    except FileProblem as exc:
         print(f"{prog}: error: {exc}", file=sys.stderr)
+        return 1
+    except BrokenPipeError:
+        # The reader left (e.g. `| head`): stop quietly. Point stdout at /dev/null so that
+        # the interpreter's final flush does not raise again.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 141
+    except OSError as exc:  # a file the command reads or writes (or data not found)
+        if exc.filename is not None:
+            print(f"{prog}: error: {exc.filename}: {exc.strerror or exc}", file=sys.stderr)
+        else:
+            print(f"{prog}: error: {exc}", file=sys.stderr)
         return 1
     except ValueError as exc:  # bad parameter values given on the command line
         print(f"{prog}: error: {exc}", file=sys.stderr)
@@ -85,9 +97,3 @@ def exit_status(run: Callable[[], int], prog: str = "rdpc") -> int:
     except KeyboardInterrupt:
         print(f"{prog}: interrupted; rerun the same command to resume", file=sys.stderr)
         return 130
-    except BrokenPipeError:
-        # The reader left (e.g. `| head`): stop quietly. Point stdout at /dev/null so that
-        # the interpreter's final flush does not raise again.
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-        return 141

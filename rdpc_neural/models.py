@@ -9,14 +9,14 @@ Shapes: images are ``(B, C, H, W)`` in [0, 1]; encoders return ``(B, d)`` in [-1
 (``tanh``); decoders map ``(B, d)`` to images (``sigmoid``); critics return ``(B, 1)``;
 classifiers return logits ``(B, 10)``.
 
-``reference`` sizes are the published networks (REFERENCE.md Sec. 2; the official RDPC /
-uRDP code): MNIST encoder MLP 784-512-256-128-128-d (BatchNorm + LeakyReLU(0.01), BatchNorm +
-tanh on the latent), decoder d-128-512 -> 32x4x4 -> ConvT(32,64,k5,s2) -> ConvT(64,128,k5,s2)
--> ConvT(128,1,k4,s1) -> sigmoid, WGAN critic Conv(1,64,128,256; k5 s2 p2) -> Linear(4096, 1);
-classifier MLP 784-128-64-10. SVHN: conv encoder (3-64-128-256, k5 s2 p2) -> Linear -> tanh,
-decoder with ConvT 32-64-108-128-3, the same critic on 3 channels, and a VGG-style classifier.
-``cpu`` sizes are small MLPs chosen by measurement (see ``benchmarks/train_speed.py``).
-"""
+``reference`` sizes are the published networks (Wang et al., JSAC 2025, Sec. VI;
+docs/references.md; the official RDPC / uRDP code): MNIST encoder MLP 784-512-256-128-128-d
+(BatchNorm + LeakyReLU(0.01), BatchNorm + tanh on the latent), decoder d-128-512 -> 32x4x4 ->
+ConvT(32,64,k5,s2) -> ConvT(64,128,k5,s2) -> ConvT(128,1,k4,s1) -> sigmoid, WGAN critic
+Conv(1,64,128,256; k5 s2 p2) -> Linear(4096, 1); classifier MLP 784-128-64-10. SVHN: conv
+encoder (3-64-128-256, k5 s2 p2) -> Linear -> tanh, decoder with ConvT 32-64-108-128-3, the
+same critic on 3 channels, and a VGG-style classifier. ``cpu`` sizes are small MLPs chosen by
+measurement (see ``benchmarks/train_speed.py``)."""
 
 from __future__ import annotations
 

@@ -121,3 +121,21 @@ def test_a_corrupt_checkpoint_is_named_with_the_remedy(tmp_path, capsys) -> None
         assert "weights_only=False" not in err and "Traceback" not in err
         if ckpt.is_dir():
             ckpt.rmdir()
+
+
+def test_a_closed_pipe_ends_the_listing_quietly(tmp_path) -> None:
+    """`rdpc runs | head -1` behaves like a Unix tool: no traceback, no error message."""
+    import subprocess
+    import sys
+
+    runs = tmp_path / "runs"
+    shutil.copytree(Path(__file__).parent / "data" / "legacy_runs", runs)
+    for i in range(400):  # enough rows that the listing outgrows the pipe's buffer
+        shutil.copytree(runs / "synthetic-tiny", runs / f"copy-{i:03d}")
+    cmd = f"{sys.executable} -m rdpc runs --runs-dir {runs} | head -1"
+    root = Path(__file__).resolve().parents[1]
+    done = subprocess.run(["bash", "-o", "pipefail", "-c", cmd], capture_output=True,
+                          text=True, cwd=root, timeout=300)  # fmt: skip
+    assert done.stdout.startswith("image runs (2):")
+    # 141 if the pipe closed while rdpc wrote, 0 if head drained it all first: never an error.
+    assert done.stderr == "" and done.returncode in (0, 141)

@@ -174,8 +174,9 @@ class RunConfig(ConfigBase):
     dataset : {"mnist", "svhn"}
         Image dataset (pixels in [0, 1]).
     size : {"reference", "cpu", "tiny"}
-        Model family size: ``reference`` is the published architecture (REFERENCE.md Sec. 2),
-        ``cpu`` a small MLP codec that trains in seconds on one core, ``tiny`` for tests.
+        Model family size: ``reference`` is the published architecture (Wang et al., JSAC
+        2025, Sec. VI), ``cpu`` a small MLP codec that trains in seconds on one core,
+        ``tiny`` for tests.
     latent_dim : int
         Latent dimension d (>= 1).
     levels : int

@@ -1,6 +1,7 @@
 """Named grids of runs: the paper's published sweeps and CPU-sized counterparts (torch-free).
 
-``paper-*`` presets use the published architecture and schedule (REFERENCE.md Sec. 2): batch
+``paper-*`` presets use the published architecture and schedule (Wang et al., JSAC 2025,
+Sec. VI, and the official code; see docs/references.md): batch
 128, 30 epochs (MNIST) / 80 epochs (SVHN) counted as generator steps over the training split,
 Adam lr 1e-2 / critic 2e-4, betas (0.5, 0.9) for MNIST; lr 1e-4, betas (0.5, 0.999) for SVHN.
 ``cpu-*`` presets keep the same lambda grids and rates but use the small MLP codec
