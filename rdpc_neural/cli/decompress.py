@@ -18,6 +18,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("file", help="dataset file written by `rdpc compress`")
     parser.add_argument("--run", required=True, help="the run directory that wrote it")
     parser.add_argument(
+        "--data-dir", default=None, help="data root of image runs (default: $RDPC_DATA)"
+    )
+    parser.add_argument(
         "--what",
         choices=("representation", "reconstruction"),
         default="representation",
@@ -37,7 +40,9 @@ def run(args: argparse.Namespace) -> int:
 
     from ..compression import decompress_file
 
-    array, labels, facts = decompress_file(args.file, args.run, what=args.what)
+    array, labels, facts = decompress_file(
+        args.file, args.run, what=args.what, data_dir=args.data_dir
+    )
     out = Path(args.out) if args.out else Path(args.file).with_suffix(".npy")
     atomic_write(out, lambda tmp: np.save(open(tmp, "wb"), array))  # noqa: SIM115
     facts["out"] = str(out)

@@ -15,6 +15,9 @@ __all__ = ["configure", "run"]
 
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--run", required=True, help="the run directory that wrote the files")
+    parser.add_argument(
+        "--data-dir", default=None, help="data root of image runs (default: $RDPC_DATA)"
+    )
     parser.add_argument("--train", required=True, help="dataset file of the training split")
     parser.add_argument("--test", required=True, help="dataset file of the test split")
     parser.add_argument(
@@ -31,8 +34,12 @@ def run(args: argparse.Namespace) -> int:
     from ..compression import decompress_file
     from ..probes import PROBES, linear_probe_accuracy
 
-    train_x, train_y, _ = decompress_file(args.train, args.run, what=args.what)
-    test_x, test_y, facts = decompress_file(args.test, args.run, what=args.what)
+    train_x, train_y, _ = decompress_file(
+        args.train, args.run, what=args.what, data_dir=args.data_dir
+    )
+    test_x, test_y, facts = decompress_file(
+        args.test, args.run, what=args.what, data_dir=args.data_dir
+    )
     if train_y is None or test_y is None:
         raise CliError("rdpc probe: error: both files must hold labels")
     result = {
