@@ -63,7 +63,7 @@ def banana_entropy_bits() -> float:
     :math:`\\log_2(2 \\pi e \\sigma_1 \\sigma_2)` (shear and rotation keep volumes).
 
     >>> round(banana_entropy_bits(), 4)
-    4.6788
+    4.6792
     """
     return math.log2(2 * math.pi * math.e * BASE_STD[0] * BASE_STD[1])
 
