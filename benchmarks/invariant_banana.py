@@ -71,7 +71,8 @@ def main(argv: list[str] | None = None) -> int:
         )
         entry = {
             "runs": [{k: v for k, v in r.items() if k != "path"} for r in rows],
-            "train_cpu_seconds_total": sum(r.get("train_seconds") or 0.0 for r in rows),
+            # Sum of the runs' own training times (summary.json; wall-clock seconds).
+            "train_seconds_total": sum(r.get("train_seconds") or 0.0 for r in rows),
             "theory": gaps,
             "theory_cpu_seconds": time.process_time() - t0,
             "vic_over_vc_at_equal_rotation_error": equal_error_ratio(rows, "rotation"),
