@@ -195,7 +195,7 @@ _TINY = {"steps": 40, "eval_every": 20, "batch_size": 128, "hidden": 16, "val_it
 # VC/VIC beta grid (bits per unit squared error): beta = 0.5 gave VC 1.8 bits, 8 gave 4.7.
 _FULL_BETAS = (1.0, 2.0, 4.0, 8.0, 16.0, 32.0)
 _FRONTIER_BETAS = (2.0, 4.0, 8.0, 16.0)
-_BINCE_BETAS = (1.0, 4.0)
+_BINCE_BETAS = (1.0, 2.0, 4.0)
 
 
 def _full() -> list[InvariantConfig]:
@@ -235,7 +235,7 @@ _PRESETS: dict[str, tuple[str, Callable[[], list[InvariantConfig]]]] = {
         "banana VC and VIC (rotation) at the reference beta, 1500 steps: CPU minutes",
         lambda: [InvariantConfig(compressor=c, **_QUICK) for c in ("vc", "vic")]),  # type: ignore[arg-type]
     "banana-frontier": (
-        "banana VC and VIC (rotation) at 4 betas, VIC x/y-translation, BINCE, 1500 steps",
+        "banana VC and VIC (rotation) at 4 betas, VIC x/y-translation, BINCE at 3 betas, 1500 steps",
         _frontier),
     "banana-full": (
         "banana VC/VIC beta sweeps, the three invariances, BINCE (rotation), 3000 steps",
