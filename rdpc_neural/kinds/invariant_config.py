@@ -235,7 +235,7 @@ _PRESETS: dict[str, tuple[str, Callable[[], list[InvariantConfig]]]] = {
         "banana VC and VIC (rotation) at the reference beta, 1500 steps: CPU minutes",
         lambda: [InvariantConfig(compressor=c, **_QUICK) for c in ("vc", "vic")]),  # type: ignore[arg-type]
     "banana-frontier": (
-        "banana VC and VIC (rotation) at 4 betas, VIC x/y-translation, BINCE at 3 betas, 1500 steps",
+        "banana VC, VIC (rotation) at 4 betas, VIC x/y-translation, BINCE at 3 betas, 1500 steps",
         _frontier),
     "banana-full": (
         "banana VC/VIC beta sweeps, the three invariances, BINCE (rotation), 3000 steps",
