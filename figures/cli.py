@@ -84,6 +84,25 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help="file formats",
     )
 
+    invariant = sub.add_parser(
+        "invariant",
+        help="banana VC vs VIC quantization maps from invariant runs",
+        description="quantization maps (density, decision cells, reconstructions) of the "
+        "finished banana VC/VIC runs, side by side per (invariance, beta)",
+    )
+    invariant.add_argument("--runs-dir", default="runs", help="folder of <preset>/<hash>/ runs")
+    invariant.add_argument("--preset", default=None, help="only this preset folder")
+    invariant.add_argument("--out", default="results/figures", help="output folder")
+    invariant.add_argument("--grid", type=int, default=400, help="points per axis of each map")
+    invariant.add_argument(
+        "--format",
+        nargs="+",
+        choices=("png", "pdf", "svg"),
+        default=["png", "pdf"],
+        dest="formats",
+        help="file formats",
+    )
+
 
 def run(args: argparse.Namespace) -> int:
     """Draw the selected set; print the files written.
@@ -92,7 +111,9 @@ def run(args: argparse.Namespace) -> int:
     (one line naming it), 2 usage error.
     """
     if args.figure_set is None:
-        print("rdpc figures: error: choose a set: theory, mnist, overlay", file=sys.stderr)
+        print(
+            "rdpc figures: error: choose a set: theory, mnist, overlay, invariant", file=sys.stderr
+        )
         return 2
     prog = f"rdpc figures {args.figure_set}"
     grid = getattr(args, "grid", None)
@@ -144,6 +165,18 @@ def _draw(args: argparse.Namespace) -> int:
             where = f"{args.runs_dir}/{args.preset}" if args.preset else args.runs_dir
             print(f"rdpc figures overlay: no finished synthetic runs under {where} "
                   "(run `rdpc synthetic --preset ...` first)", file=sys.stderr)  # fmt: skip
+            return 1
+        for path in paths:
+            print(path)
+        return 0
+    if args.figure_set == "invariant":
+        from .invariant import invariant_figures
+
+        paths = invariant_figures(args.runs_dir, args.out, preset=args.preset, grid=args.grid,
+                                  formats=args.formats)  # fmt: skip
+        if not paths:
+            print(f"rdpc figures invariant: no finished VC/VIC pair under {args.runs_dir}",
+                  file=sys.stderr)  # fmt: skip
             return 1
         for path in paths:
             print(path)

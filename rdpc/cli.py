@@ -26,6 +26,9 @@ COMMANDS: tuple[tuple[str, str, str], ...] = (
     ("sweep", "rdpc_neural.cli.sweep", "run a preset grid of neural codec runs"),
     ("runs", "rdpc_neural.cli.runs", "list finished runs as a table"),
     ("synthetic", "rdpc_neural.cli.synthetic", "neural codecs on the theory sources vs bounds"),
+    ("compress", "rdpc_neural.cli.compress", "code a dataset split with a trained run into a file"),
+    ("decompress", "rdpc_neural.cli.decompress", "decode a dataset file with its run (.npy)"),
+    ("probe", "rdpc_neural.cli.probe", "linear probes on decompressed dataset files"),
     ("reproduce", "rdpc.reproduce", "the main job: checks, figures, sweeps and a report"),
 )
 

@@ -203,12 +203,13 @@ def read_run_config(root: str | os.PathLike[str]) -> tuple[ExperimentKind, Any, 
     if not isinstance(meta, dict) or not isinstance(meta.get("config"), dict):
         raise FileProblem(f"{root / 'config.json'} has no `config` mapping.")
     kind = get_kind(meta.get("kind", "image"))  # rdpc 0.1.0 wrote no kind for image runs
+    legacy = "schema_version" not in meta  # written by rdpc 0.1.0
     version = meta.get("schema_version", LEGACY_SCHEMA_VERSION)
     try:
         config = kind.config_from_dict(meta["config"], version)
     except ValueError as exc:
         raise FileProblem(f"{root / 'config.json'}: {exc}") from exc
-    if version == LEGACY_SCHEMA_VERSION:
+    if legacy:
         expected = legacy_hash(meta["config"])
     else:
         expected = identity_hash(kind.name, version, config)

@@ -10,6 +10,8 @@ kind           what it trains
 ``synthetic``  codecs on the theoretical binary/Gaussian sources, measured against the
                per-letter bounds (:mod:`.synthetic_config`, :mod:`.synthetic`,
                :mod:`.synthetic_results`)
+``invariant``  invariant compressors (VC, VIC, BINCE) for prediction, Dubois et al. 2021
+               (:mod:`.invariant_config`, :mod:`.invariant`)
 =============  ==========================================================================
 
 A new kind is one module (config class + ``build(config, context)``) plus one
@@ -18,12 +20,20 @@ A new kind is one module (config class + ``build(config, context)``) plus one
 
 from __future__ import annotations
 
-import functools
+from functools import partial
+from typing import Any
 
 from ..core.registry import ExperimentKind, Prerequisite, register_kind, register_preset
-from . import image_config, image_presets, image_results, synthetic_config, synthetic_results
+from . import (
+    image_config,
+    image_presets,
+    image_results,
+    invariant_config,
+    synthetic_config,
+    synthetic_results,
+)
 
-__all__ = ["IMAGE", "SYNTHETIC"]
+__all__ = ["IMAGE", "SYNTHETIC", "INVARIANT"]
 
 
 def _image_dependencies(config: image_config.RunConfig) -> list[image_config.RunConfig]:
@@ -85,8 +95,52 @@ SYNTHETIC = register_kind(
 )
 
 for _name in image_presets.PRESETS:
-    register_preset(_name, IMAGE.name, functools.partial(image_presets.get_preset, _name))
+    register_preset(_name, IMAGE.name, partial(image_presets.get_preset, _name))
 for _name in synthetic_config.SYNTHETIC_PRESETS:
-    register_preset(
-        _name, SYNTHETIC.name, functools.partial(synthetic_config.get_synthetic_preset, _name)
+    register_preset(_name, SYNTHETIC.name, partial(synthetic_config.get_synthetic_preset, _name))
+
+# Metric columns of the invariant kind (kept here, torch-free: the kind's module imports torch).
+INVARIANT_COLUMNS: tuple[str, ...] = (
+    "step", "split", "n_items", "noise_rate_bits", "estimated_bits", "coded_bits",
+    "coded_over_estimated", "distortion", "invariant_mse", "invariant_var",
+    "recon_invariant_mse", "cells",
+)  # fmt: skip
+
+
+def _invariant_listing_row(config: invariant_config.InvariantConfig) -> dict[str, Any]:
+    return {"source": config.source, "compressor": config.compressor,
+            "invariance": config.invariance, "beta": config.beta,
+            "latent_dim": config.latent_dim}  # fmt: skip
+
+
+INVARIANT = register_kind(
+    ExperimentKind(
+        name=invariant_config.KIND,
+        description="invariant compressors for prediction (VC, VIC, BINCE) with real coding",
+        config_class=invariant_config.InvariantConfig,
+        schema_version=invariant_config.SCHEMA_VERSION,
+        metric_columns=INVARIANT_COLUMNS,
+        int_columns=("step", "n_items", "cells"),
+        build="rdpc_neural.kinds.invariant:build",
+        listing_columns=(
+            "preset",
+            "hash",
+            "status",
+            "source",
+            "compressor",
+            "invariance",
+            "beta",
+            "latent_dim",
+            "step",
+            "coded_bits",
+            "estimated_bits",
+            "distortion",
+            "invariant_mse",
+            "cells",
+            "train_seconds",
+        ),  # fmt: skip
+        listing_row=_invariant_listing_row,
     )
+)
+for _name in invariant_config.INVARIANT_PRESETS:
+    register_preset(_name, INVARIANT.name, partial(invariant_config.get_invariant_preset, _name))
