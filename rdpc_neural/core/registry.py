@@ -25,6 +25,7 @@ __all__ = [
     "Experiment",
     "ExperimentKind",
     "Preset",
+    "ListPreset",
     "Prerequisite",
     "register_kind",
     "resolve_function",
@@ -178,6 +179,24 @@ class Preset(Protocol):
     def configs(self) -> list[Any]: ...
 
     def __len__(self) -> int: ...
+
+
+@dataclass(frozen=True)
+class ListPreset:
+    """A preset given as a function returning its list of configs (kinds whose presets are
+    not a grid over one base config use this)."""
+
+    name: str
+    description: str
+    build: Callable[[], list[Any]]
+    kind: str
+
+    def configs(self) -> list[Any]:
+        """Every run, in a fixed order."""
+        return self.build()
+
+    def __len__(self) -> int:
+        return len(self.build())
 
 
 _KINDS: dict[str, ExperimentKind] = {}

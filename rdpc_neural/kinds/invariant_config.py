@@ -39,6 +39,7 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from ..core.registry import ListPreset
 from ..core.schema import ConfigBase, check_choice, check_float, check_int
 
 __all__ = [
@@ -49,7 +50,6 @@ __all__ = [
     "SOURCES",
     "REFERENCE_BETA",
     "InvariantConfig",
-    "InvariantPreset",
     "INVARIANT_PRESETS",
     "get_invariant_preset",
     "beta_from_reference_code",
@@ -172,23 +172,6 @@ class InvariantConfig(ConfigBase):
 
 
 # ---------------------------------------------------------------------------------- presets
-@dataclass(frozen=True)
-class InvariantPreset:
-    """A named list of invariant-compressor runs."""
-
-    name: str
-    description: str
-    build: Callable[[], list[InvariantConfig]]
-    kind: str = KIND
-
-    def configs(self) -> list[InvariantConfig]:
-        """Every run, in a fixed order."""
-        return self.build()
-
-    def __len__(self) -> int:
-        return len(self.build())
-
-
 _QUICK = {"steps": 1500, "eval_every": 500, "test_items": 16384, "fit_items": 16384}
 _TINY = {"steps": 40, "eval_every": 20, "batch_size": 128, "hidden": 16, "val_items": 256,
          "test_items": 1024, "fit_items": 1024, "chunk_items": 256}  # fmt: skip
@@ -245,7 +228,7 @@ _PRESETS: dict[str, tuple[str, Callable[[], list[InvariantConfig]]]] = {
 INVARIANT_PRESETS: tuple[str, ...] = tuple(_PRESETS)
 
 
-def get_invariant_preset(name: str) -> InvariantPreset:
+def get_invariant_preset(name: str) -> ListPreset:
     """The invariant preset called `name` (``ValueError`` listing the names otherwise).
 
     >>> len(get_invariant_preset("banana-quick"))
@@ -254,4 +237,4 @@ def get_invariant_preset(name: str) -> InvariantPreset:
     if name not in _PRESETS:
         raise ValueError(f"`preset` must be one of {', '.join(INVARIANT_PRESETS)}; got {name!r}.")
     desc, build = _PRESETS[name]
-    return InvariantPreset(name, desc, build)
+    return ListPreset(name, desc, build, KIND)

@@ -34,6 +34,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
+from ..core.registry import ListPreset
 from ..core.schema import (
     ConfigBase,
     check_bool,
@@ -52,7 +53,6 @@ __all__ = [
     "SYNTHETIC_GRAD_MODES",
     "SourceSpec",
     "SyntheticConfig",
-    "SyntheticPreset",
     "SYNTHETIC_PRESETS",
     "synthetic_preset_names",
     "get_synthetic_preset",
@@ -344,23 +344,6 @@ def legacy_dict(config: SyntheticConfig) -> dict[str, Any]:
 
 
 # ---------------------------------------------------------------------------------- presets
-@dataclass(frozen=True)
-class SyntheticPreset:
-    """A named list of synthetic runs."""
-
-    name: str
-    description: str
-    build: Callable[[], list[SyntheticConfig]]
-    kind: str = KIND
-
-    def configs(self) -> list[SyntheticConfig]:
-        """Every run, in a fixed order."""
-        return self.build()
-
-    def __len__(self) -> int:
-        return len(self.build())
-
-
 # Codec per (source, block length): d = n latent coordinates; L = 16 levels leave room for
 # ~3 bits per Gaussian coordinate, L = 8 for the binary source (at most H_b(p) = 0.88 bit).
 # Binary codecs have no linear skip path (with it an n = 16 codec settled near the rate of a
@@ -431,7 +414,7 @@ def synthetic_preset_names() -> tuple[str, ...]:
     return SYNTHETIC_PRESETS
 
 
-def get_synthetic_preset(name: str) -> SyntheticPreset:
+def get_synthetic_preset(name: str) -> ListPreset:
     """The synthetic preset called `name` (``ValueError`` listing the names otherwise).
 
     >>> len(get_synthetic_preset("synthetic-tiny"))
@@ -440,4 +423,4 @@ def get_synthetic_preset(name: str) -> SyntheticPreset:
     if name not in _PRESETS:
         raise ValueError(f"`preset` must be one of {', '.join(SYNTHETIC_PRESETS)}; got {name!r}.")
     desc, build = _PRESETS[name]
-    return SyntheticPreset(name, desc, build)
+    return ListPreset(name, desc, build, KIND)
