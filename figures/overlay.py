@@ -236,7 +236,8 @@ def rate_vs_bound_figure(rows: Sequence[Row], units: dict[str, str] | None = Non
         shown = _distinct_points([r["bound_bits"] for r in rr], [r["rate_bits"] for r in rr],
                                  (hi, hi))  # fmt: skip
         at = "" if shown == len(rr) else f" ({shown} distinct points)"
-        ax.set_title(f"{src.capitalize()}: {len(rr)} runs{at}, {_below_count(rr)} below bound")
+        runs = f"{len(rr)} run" + ("s" if len(rr) != 1 else "")
+        ax.set_title(f"{src.capitalize()}: {runs}{at}, {_below_count(rr)} below bound")
         ax.grid(alpha=0.25, lw=0.4)
         ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=5.5, frameon=False,
                   ncol=1)  # fmt: skip
