@@ -88,3 +88,48 @@ def test_synthetic_rows_agree_with_the_gaps_file() -> None:
         if line.startswith("| binary") or line.startswith("| gaussian")
     )
     assert table_below == below
+
+
+def _results(name: str) -> dict:
+    return json.loads((ROOT / "benchmarks/results" / name).read_text(encoding="utf-8"))
+
+
+def test_certified_rows_agree_with_the_raw_points() -> None:
+    """Counts and largest gap per alphabet size, from the per-point rows (not the summary)."""
+    rows = _results("discrete_certified.json")["rows"]
+    for n_x in sorted({r["n_x"] for r in rows}):
+        rr = [r for r in rows if r["n_x"] == n_x]
+        cells = _row("discrete_certified", str(n_x))
+        assert int(cells[1]) == len(rr)
+        assert int(cells[2]) == sum(r["converged"] for r in rr)
+        largest = float(cells[3].split(" ")[0])
+        assert largest == pytest.approx(max(r["gap_bits"] for r in rr if r["converged"]), rel=0.06)
+        assert largest <= max(r["tol_bits"] for r in rr)  # a converged gap is within tolerance
+
+
+def test_training_cost_follows_from_the_step_time() -> None:
+    """Images/s = batch / step time and CPU-hours = steps x step time, from the raw numbers."""
+    result = _results("train_speed_compare.json")["result"]
+    steps, batch = result["config"]["steps"], result["config"]["batch_size"]
+    per_step = result["cpu_seconds_per_step_with_eval"]
+    images = _row("train_speed_compare", "encoder/decoder images per CPU-second")
+    hours = _row("train_speed_compare", "CPU-hours per run")
+    for column, layout in ((1, "contiguous"), (2, "channels_last")):
+        assert float(images[column]) == pytest.approx(batch / per_step[layout], abs=0.5)
+        assert float(hours[column]) == pytest.approx(steps * per_step[layout] / 3600, abs=0.05)
+
+
+def test_banana_gaps_are_coded_bits_minus_rd() -> None:
+    """The gap column is the coded-bits column minus the R(D) column, and the coded bits are
+    those of the runs themselves (each table cell is rounded to 2 decimals)."""
+    frontier = _results("invariant_banana.json")["presets"]["banana-frontier"]
+    cells = _row("banana_gaps", "VC")
+    coded, rd, gap = ([float(x) for x in cells[i].split(" / ")] for i in (4, 5, 8))
+    for c, r, g in zip(coded, rd, gap, strict=True):
+        assert g == pytest.approx(c - r, abs=0.011)
+    vc_runs = sorted(
+        (r for r in frontier["runs"] if r["compressor"] == "vc"), key=lambda r: r["beta"]
+    )
+    assert coded == pytest.approx([r["coded_bits"] for r in vc_runs], abs=0.005)
+    banana_coded = [float(x.strip("*")) for x in _row("banana_coded", "VC")[2].split(" / ")]
+    assert banana_coded == coded

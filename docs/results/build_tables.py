@@ -54,6 +54,20 @@ def _frac(x: float, digits: int = 4) -> str:
     return f"{x:.{digits}f}".removeprefix("0")
 
 
+def _sig2(x: float) -> str:
+    """Two significant digits, but whole numbers from 10 up (``0.061``, ``1.0``, ``133``)."""
+    return f"{x:.0f}" if x >= 10 else f"{x:#.2g}".removesuffix(".")  # 9.99 -> "10"
+
+
+def _pair(values: list[Any]) -> str:
+    return " / ".join(str(v) for v in values)
+
+
+def _col(rows: list[dict[str, Any]], key: str, spec: str = "") -> str:
+    """``rows[0][key] / rows[1][key] / ...`` with the format `spec` (``".2f"``)."""
+    return _pair([format(r[key], spec) for r in rows])
+
+
 # -- benchmarks/results ---------------------------------------------------------------------
 
 
@@ -142,6 +156,168 @@ def train_speed() -> Table:
                      + " |")  # fmt: skip
     versions = {"torch": d.get("torch"), "python": d.get("python")}
     return [*lines, "", _caption(rel, "python benchmarks/train_speed.py", versions)]
+
+
+def discrete_certified() -> Table:
+    rel = "benchmarks/results/discrete_certified.json"
+    d = _load(rel)
+    lines = [
+        "| \\|X\\| | points | converged | largest certified gap (converged points) "
+        "| median / max CPU |",
+        "|---:|---:|---:|---|---|",
+    ]
+    for key, s in d["summary"].items():
+        n_x = int(key.removeprefix("n="))
+        rows = [r for r in d["rows"] if r["n_x"] == n_x]
+        gap = f"{max(r['gap_bits'] for r in rows if r['converged']):.1e} bits"
+        closed = [r["lower_error_bits"] for r in rows if r.get("closed_form_bits") is not None]
+        if closed:
+            gap += f" (lower bound within {max(closed):.1e} bits of the closed form)"
+        lines.append(
+            f"| {n_x} | {s['points']} | {s['converged']} | {gap} "
+            f"| {_sig2(s['median_cpu_s'])} / {_sig2(s['max_cpu_s'])} s |"
+        )
+    versions = {"numpy": d.get("numpy"), "python": d.get("python")}
+    return [*lines, "", _caption(rel, d["command"], versions)]
+
+
+def _discrete_large() -> tuple[dict[str, Any], str]:
+    rel = "benchmarks/results/discrete_large.json"
+    d = _load(rel)
+    versions = {k: d.get("machine", {}).get(k) for k in ("numpy", "python")}
+    return d, _caption(rel, d["command"], versions)
+
+
+def discrete_large_sizes() -> Table:
+    """R(D) at two distortions per alphabet size n, one row per n (the pairs are "D1 / D2")."""
+    d, caption = _discrete_large()
+    lines = [
+        "| n | D | CPU (s) | slope problems | BA + Newton steps | matrix–vector pair (ms) "
+        "| CPU / (pair × steps) | peak memory (MB) |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    rows = d["sizes"]["rows"]
+    for n in sorted({r["n"] for r in rows}):
+        rr = [r for r in rows if r["n"] == n]
+        (pair_ms,) = {_sig2(1e3 * r["matvec_pair_s"]) for r in rr}  # one timing per n
+        lines.append(
+            f"| {n:,} | {_col(rr, 'D', 'g')} "
+            f"| {_pair([_sig2(r['cpu_s']) for r in rr])} | {_col(rr, 'slopes')} "
+            f"| {_col(rr, 'iterations')} | {pair_ms} "
+            f"| {_pair([_sig2(r['floor_ratio']) for r in rr])} "
+            f"| {_col(rr, 'peak_mb', '.0f')} |"
+        )
+    return [*lines, "", caption]
+
+
+def discrete_large_plain() -> Table:
+    d, caption = _discrete_large()
+    lines = [
+        "| n | BA + interior point: CPU, steps, gap (bits) | plain BA: CPU, steps, gap (bits) |",
+        "|---:|---|---|",
+    ]
+
+    def cell(r: dict[str, Any]) -> str:
+        return f"{_sig2(r['cpu_s'])} s, {r['iterations']:,}, {r['gap_bits']:.1e}"
+
+    for r in d["plain"]["rows"]:
+        lines.append(f"| {r['n']:,} | {cell(r['accelerated'])} | {cell(r['plain_ba'])} |")
+    return [*lines, "", caption]
+
+
+def train_speed_compare() -> Table:
+    rel = "benchmarks/results/train_speed_compare.json"
+    d = _load(rel)
+    r = d["result"]
+    layouts = ("contiguous", "channels_last")
+    steps, batch = r["config"]["steps"], r["config"]["batch_size"]
+    lines = [
+        f"| per run of `{r['preset']}` ({steps:,} steps of batch {batch}) "
+        "| `memory_format=contiguous` (default) | `channels_last` (opt-in) |",
+        "|---|---|---|",
+        "| CPU s per generator step, evaluation included | "
+        + " | ".join(f"{r['cpu_seconds_per_step_with_eval'][k]:.3f}" for k in layouts)
+        + " |",
+        "| encoder/decoder images per CPU-second | "
+        + " | ".join(f"{r['images_per_cpu_second'][k]:.0f}" for k in layouts)
+        + " |",
+        "| CPU-hours per run | "
+        + " | ".join(f"{r['cpu_seconds_per_run_estimate'][k] / 3600:.1f}" for k in layouts)
+        + " |",
+    ]
+    if not d["gpu"]:
+        lines.append("| GPU | not measured (no GPU available) | not measured |")
+    versions = {"torch": d.get("torch"), "python": d.get("python")}
+    return [*lines, "", _caption(rel, "python benchmarks/train_speed.py --compare", versions)]
+
+
+def _banana() -> tuple[dict[str, Any], str]:
+    rel = "benchmarks/results/invariant_banana.json"
+    d = _load(rel)
+    return d, _caption(rel, d["command"], {"python": d.get("python")})
+
+
+def _by_compressor(rows: list[dict[str, Any]]) -> dict[tuple[str, str], list[dict[str, Any]]]:
+    """`rows` grouped by (compressor, invariance) in the order VC, VIC, BINCE, sorted by beta."""
+    order = {"vc": 0, "vic": 1, "bince": 2}
+    groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for r in sorted(rows, key=lambda r: (order[r["compressor"]], r["invariance"], r["beta"])):
+        groups.setdefault((r["compressor"], r["invariance"]), []).append(r)
+    return groups
+
+
+def banana_coded() -> Table:
+    """Real coded bits on the banana (``banana-frontier``); bold: the ``banana-quick`` beta."""
+    d, caption = _banana()
+    reference = {
+        (r["compressor"], r["invariance"], r["beta"]) for r in d["presets"]["banana-quick"]["runs"]
+    }
+    lines = [
+        "| compressor (rotation unless named) | beta | coded bits | invariant MSE | cells |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    for (comp, inv), rows in _by_compressor(d["presets"]["banana-frontier"]["runs"]).items():
+
+        def bold(r: dict[str, Any], text: str, c: str = comp, i: str = inv) -> str:
+            return f"**{text}**" if (c, i, r["beta"]) in reference else text
+
+        def coded(r: dict[str, Any]) -> str:
+            text = bold(r, f"{r['coded_bits']:.2f}")
+            return text + " (collapsed)" if r["cells"] == 1 else text
+
+        label = comp.upper() + ("" if inv == "rotation" else f" {inv}")
+        lines.append(
+            f"| {label} | {_pair([bold(r, format(r['beta'], 'g')) for r in rows])} "
+            f"| {_pair([coded(r) for r in rows])} "
+            f"| {_pair([_g(r['invariant_mse']) for r in rows])} "
+            f"| {_col(rows, 'cells')} |"
+        )
+    return [*lines, "", caption]
+
+
+def banana_gaps() -> Table:
+    """Real coded bits against the R(D) of what each compressor keeps (``banana-frontier``)."""
+    d, caption = _banana()
+    kept = {"rotation": "radius", "x-translation": "x2", "y-translation": "x1"}  # M(X)
+    lines = [
+        "| compressor | invariance | beta | D | coded bits | R(D) | discretization error "
+        "| Shannon LB | gap |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    points = d["presets"]["banana-frontier"]["theory"]["points"]
+    for (comp, inv), rows in _by_compressor(points).items():
+        invariance = "–" if comp == "vc" else f"{inv} ({kept[inv]})"
+        slb = [r["slb_bits"] for r in rows]
+        lines.append(
+            f"| {comp.upper()} | {invariance} | {_col(rows, 'beta', 'g')} "
+            f"| {_col(rows, 'D', '.3f')} "
+            f"| {_col(rows, 'coded_bits', '.2f')} "
+            f"| {_col(rows, 'rd_bits', '.2f')} "
+            f"| {_col(rows, 'discretization_error_bits', '.3f')} "
+            f"| {'–' if None in slb else _pair([f'{x:.2f}' for x in slb])} "
+            f"| {_col(rows, 'gap_bits', '.2f')} |"
+        )
+    return [*lines, "", caption]
 
 
 # -- docs/results (sweep summaries, docs/results/export_runs.py) ------------------------------
@@ -236,12 +412,18 @@ def synthetic_gaps() -> Table:
 
 TABLES: dict[str, Callable[[], Table]] = {
     "theory_speed": theory_speed,
+    "discrete_certified": discrete_certified,
     "discrete_solvers": discrete_solvers,
+    "discrete_large_sizes": discrete_large_sizes,
+    "discrete_large_plain": discrete_large_plain,
     "checks": checks,
     "mnist_fig9a": mnist_fig9a,
     "mnist_fig9a_bands": mnist_fig9a_bands,
     "train_speed": train_speed,
+    "train_speed_compare": train_speed_compare,
     "synthetic_gaps": synthetic_gaps,
+    "banana_coded": banana_coded,
+    "banana_gaps": banana_gaps,
 }
 
 
