@@ -104,11 +104,8 @@ def cross_entropy_cost(p: FloatArray, Q: FloatArray, W: FloatArray) -> FloatArra
 def expected_cost(p: FloatArray, Q: FloatArray, c: FloatArray) -> float:
     """:math:`E[c(X, \\hat X)]` with the convention 0 * inf = 0."""
     with np.errstate(invalid="ignore"):
-        rows = np.einsum("ij,ij->i", Q, c)  # no n x m temporary (large alphabets)
-        if np.isnan(rows).any():  # some 0 * inf: redo those rows with the convention
-            bad = np.isnan(rows)
-            rows[bad] = np.where(Q[bad] > 0, Q[bad] * c[bad], 0.0).sum(axis=1)
-    return float(p @ rows)
+        terms = np.where(Q > 0, Q * c, 0.0)
+    return float(p @ terms.sum(axis=1))
 
 
 def perception_value(r: FloatArray, p: FloatArray, kind: str) -> float:

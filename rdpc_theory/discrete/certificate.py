@@ -854,5 +854,8 @@ def atom_channel(
         seen.add(j)
         J[:, j] += wt * q
     Q = J / p[:, None]
-    out: FloatArray = Q / Q.sum(axis=1, keepdims=True)
+    sums = Q.sum(axis=1, keepdims=True)
+    # A letter no atom carries (numerically zero mass) gets a uniform row, never NaN: the
+    # channel is only a starting point that is made feasible and polished afterwards.
+    out: FloatArray = np.where(sums > 0, Q / np.where(sums > 0, sums, 1.0), 1.0 / m)
     return out

@@ -356,10 +356,15 @@ def _bracket(
     t_prev = t0
     for _ in range(max_outer - 1):
         t = t_prev + direction * step
-        if direction < 0 and t < t0 - 12.0 * math.log(10.0):
-            # The bound is slack even at a vanishing slope: solve at slope 0.
-            search.solve(0.0)
-            return "cost bound slack (slope 0)"
+        floor = t0 - 12.0 * math.log(10.0)
+        if direction < 0 and t < floor:
+            if t_prev <= floor:
+                # The bound is slack even at a vanishing slope: solve at slope 0.
+                search.solve(0.0)
+                return "cost bound slack (slope 0)"
+            # Look at the floor before calling the bound slack: a long step over a flat
+            # stretch of g (the cost underflows at steep slopes) must not jump past the root.
+            t = floor
         g = search.g(t)
         if g == 0.0:
             return "slope solution meets the bound exactly"
