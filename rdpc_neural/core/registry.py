@@ -198,6 +198,17 @@ class ListPreset:
     def __len__(self) -> int:
         return len(self.build())
 
+    @classmethod
+    def from_table(
+        cls, name: str, table: Mapping[str, tuple[str, Callable[[], list[Any]]]], kind: str
+    ) -> ListPreset:
+        """The preset `name` of a ``{name: (description, build)}`` table (``ValueError``
+        listing the names otherwise)."""
+        if name not in table:
+            raise ValueError(f"`preset` must be one of {', '.join(table)}; got {name!r}.")
+        description, build = table[name]
+        return cls(name, description, build, kind)
+
 
 _KINDS: dict[str, ExperimentKind] = {}
 _PRESETS: dict[str, Callable[[], Preset]] = {}

@@ -234,7 +234,4 @@ def get_invariant_preset(name: str) -> ListPreset:
     >>> len(get_invariant_preset("banana-quick"))
     2
     """
-    if name not in _PRESETS:
-        raise ValueError(f"`preset` must be one of {', '.join(INVARIANT_PRESETS)}; got {name!r}.")
-    desc, build = _PRESETS[name]
-    return ListPreset(name, desc, build, KIND)
+    return ListPreset.from_table(name, _PRESETS, KIND)

@@ -420,7 +420,4 @@ def get_synthetic_preset(name: str) -> ListPreset:
     >>> len(get_synthetic_preset("synthetic-tiny"))
     2
     """
-    if name not in _PRESETS:
-        raise ValueError(f"`preset` must be one of {', '.join(SYNTHETIC_PRESETS)}; got {name!r}.")
-    desc, build = _PRESETS[name]
-    return ListPreset(name, desc, build, KIND)
+    return ListPreset.from_table(name, _PRESETS, KIND)
