@@ -25,6 +25,13 @@ UNIT_HELP = (
 )
 
 
+def _add_output(parser: argparse.ArgumentParser) -> None:
+    """``--out`` and ``--format``, the same for every figure set."""
+    parser.add_argument("--out", default="results/figures", help="output folder")
+    parser.add_argument("--format", nargs="+", choices=("png", "pdf", "svg"),
+                        default=["png", "pdf"], dest="formats", help="file formats")  # fmt: skip
+
+
 def configure(parser: argparse.ArgumentParser) -> None:
     """Add the ``rdpc figures`` sub-commands to `parser`."""
     sub = parser.add_subparsers(dest="figure_set", metavar="SET", parser_class=type(parser))
@@ -33,17 +40,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help="RDC/RPC/RDP surfaces and contour maps (the paper's theory figure and more)",
         description="RDC/RPC/RDP surfaces and contour maps from rdpc_theory's closed forms",
     )
-    theory.add_argument("--out", default="results/figures", help="output folder")
+    _add_output(theory)
     theory.add_argument("--grid", type=int, default=241, help="points per axis of each map")
     theory.add_argument("--unit", choices=UNIT_CHOICES, default="paper", help=UNIT_HELP)
-    theory.add_argument(
-        "--format",
-        nargs="+",
-        choices=("png", "pdf", "svg"),
-        default=["png", "pdf"],
-        dest="formats",
-        help="file formats",
-    )
 
     mnist = sub.add_parser(
         "mnist",
@@ -53,15 +52,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     mnist.add_argument("--runs-dir", default=None, help=RUNS_HELP)
     mnist.add_argument("--presets", choices=("cpu", "paper"), default="cpu",
                        help="read the cpu-* or the paper-* presets")  # fmt: skip
-    mnist.add_argument("--out", default="results/figures", help="output folder")
-    mnist.add_argument(
-        "--format",
-        nargs="+",
-        choices=("png", "pdf", "svg"),
-        default=["png", "pdf"],
-        dest="formats",
-        help="file formats",
-    )
+    _add_output(mnist)
 
     overlay = sub.add_parser(
         "overlay",
@@ -72,17 +63,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     overlay.add_argument("--runs-dir", default=None, help=RUNS_HELP)
     overlay.add_argument("--preset", default=None,
                          help="only this preset folder (default: every synthetic run)")  # fmt: skip
-    overlay.add_argument("--out", default="results/figures", help="output folder")
+    _add_output(overlay)
     overlay.add_argument("--grid", type=int, default=201, help="points per axis of each map")
     overlay.add_argument("--unit", choices=UNIT_CHOICES, default="paper", help=UNIT_HELP)
-    overlay.add_argument(
-        "--format",
-        nargs="+",
-        choices=("png", "pdf", "svg"),
-        default=["png", "pdf"],
-        dest="formats",
-        help="file formats",
-    )
 
     invariant = sub.add_parser(
         "invariant",
@@ -90,18 +73,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
         description="quantization maps (density, decision cells, reconstructions) of the "
         "finished banana VC/VIC runs, side by side per (invariance, beta)",
     )
-    invariant.add_argument("--runs-dir", default="runs", help="folder of <preset>/<hash>/ runs")
+    invariant.add_argument("--runs-dir", default=None, help=RUNS_HELP)
     invariant.add_argument("--preset", default=None, help="only this preset folder")
-    invariant.add_argument("--out", default="results/figures", help="output folder")
+    _add_output(invariant)
     invariant.add_argument("--grid", type=int, default=400, help="points per axis of each map")
-    invariant.add_argument(
-        "--format",
-        nargs="+",
-        choices=("png", "pdf", "svg"),
-        default=["png", "pdf"],
-        dest="formats",
-        help="file formats",
-    )
 
 
 def run(args: argparse.Namespace) -> int:
