@@ -330,3 +330,44 @@ def test_slurm_config_file_and_unknown_keys(tmp_path) -> None:
     bad.write_text('{"partitoin": "gpu"}')
     with pytest.raises(ValueError, match="unknown key.*partitoin"):
         read_slurm_config(bad)
+
+
+def _processes_mentioning(text: str) -> list[str]:
+    """Command lines of this machine's processes that contain `text` (Linux /proc)."""
+    found = []
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            args = cmdline.read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:  # the process ended while we looked
+            continue
+        if text in args:
+            found.append(args)
+    return found
+
+
+@pytest.mark.skipif(not Path("/proc").is_dir(), reason="process listing needs Linux /proc")
+def test_ray_cli_starts_a_private_instance_and_stops_it(tmp_path, reference) -> None:
+    """`rdpc sweep --launcher ray` without --address: a private local Ray instance is started
+    for the sweep, gives the local launcher's metrics, and leaves no Ray process behind."""
+    import shutil
+    import subprocess
+    import sys
+    import tempfile
+
+    pytest.importorskip("ray")
+    # Ray puts Unix sockets under its temp folder (107-byte path limit): a short one, and a
+    # name to find this instance's processes by.
+    ray_tmp = tempfile.mkdtemp(prefix="rdpc-ray-", dir="/tmp")
+    env = {**os.environ, "RAY_TMPDIR": ray_tmp, "PYTHONPATH": str(Path(__file__).parents[1])}
+    args = [sys.executable, "-m", "rdpc", "sweep", "--preset", PRESET, "--launcher", "ray",
+            "--jobs", "2", "--threads", "1", "--runs-dir", str(tmp_path), "--no-progress"]
+    args += [a for o in OVERRIDES for a in ("--set", o)]  # fmt: skip
+    try:
+        done = subprocess.run(args, env=env, capture_output=True, text=True, timeout=600)
+        assert done.returncode == 0, done.stderr
+        assert "finished 2, skipped 0, failed 0" in done.stdout + done.stderr
+        assert finals(tmp_path) == reference
+        assert list(Path(ray_tmp).glob("ray/session_*")), "the sweep ran on another instance"
+        assert _processes_mentioning(ray_tmp) == []
+    finally:
+        shutil.rmtree(ray_tmp, ignore_errors=True)
