@@ -360,8 +360,8 @@ def test_ray_cli_starts_a_private_instance_and_stops_it(tmp_path, reference) -> 
     ray_tmp = tempfile.mkdtemp(prefix="rdpc-ray-", dir="/tmp")
     env = {**os.environ, "RAY_TMPDIR": ray_tmp, "PYTHONPATH": str(Path(__file__).parents[1])}
     args = [sys.executable, "-m", "rdpc", "sweep", "--preset", PRESET, "--launcher", "ray",
-            "--jobs", "2", "--threads", "1", "--runs-dir", str(tmp_path), "--no-progress"]
-    args += [a for o in OVERRIDES for a in ("--set", o)]  # fmt: skip
+            "--jobs", "2", "--threads", "1", "--runs-dir", str(tmp_path), "--no-progress",
+            *(a for o in OVERRIDES for a in ("--set", o))]  # fmt: skip
     try:
         done = subprocess.run(args, env=env, capture_output=True, text=True, timeout=600)
         assert done.returncode == 0, done.stderr
