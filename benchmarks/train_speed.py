@@ -32,8 +32,10 @@ load average before and after each measurement.
 from __future__ import annotations
 
 import argparse
+import copy
 import dataclasses
 import json
+import math
 import os
 import platform
 import sys
@@ -58,7 +60,7 @@ from rdpc_neural.kinds.image_config import RunConfig
 from rdpc_neural.models import CLASSIFIERS, count_flops, count_parameters
 from rdpc_neural.tasks import ImageClassificationTask
 
-__all__ = ["main", "matmul_gflops", "bench_size", "compare_memory_formats"]
+__all__ = ["main", "matmul_gflops", "bench_size", "compare_memory_formats", "layer_floor"]
 
 
 def matmul_gflops(n: int = 2048, seconds: float = 2.0) -> float:
@@ -222,6 +224,85 @@ def compare_memory_formats(
     }
 
 
+def _min_cpu_seconds(fn: Any, reps: int = 5) -> float:
+    fn()  # warm-up (oneDNN primitive creation)
+    best = math.inf
+    for _ in range(reps):
+        c0 = time.process_time()
+        fn()
+        best = min(best, time.process_time() - c0)
+    return best
+
+
+def layer_floor(batch: int = 128) -> dict[str, Any]:
+    """How much faster a generator step of the published-size MNIST model could get.
+
+    Times, on one thread, forward + backward of each transposed convolution of the decoder
+    (``mnist-reference``) at the batch's shapes: torch's layer in the contiguous and the
+    channels-last layout, and the layer's three products written as dense matrix products
+    (forward ``(B h w, c_in) x (c_in, c_out k^2)``, and the two gradient products of the same
+    size; the scatter of the k^2 shifted outputs is left out, so this is a lower bound on any
+    im2col-style implementation). With ``step`` the measured CPU time of a step
+    (``--compare``), the best speedup if every transposed convolution ran at its fastest
+    measured variant and nothing else changed is ``step / (step - sum(torch) + sum(best))``;
+    if, in addition, everything else in the step cost nothing, ``step / sum(best)``.
+    """
+    torch.set_num_threads(1)
+    from rdpc_neural.models import DECODERS
+
+    decoder = DECODERS.build("mnist-reference", latent_dim=4)
+    shapes: list[tuple[torch.nn.ConvTranspose2d, tuple[int, ...]]] = []
+    hooks = [
+        m.register_forward_hook(lambda mod, inp, out: shapes.append((mod, tuple(inp[0].shape))))
+        for m in decoder.modules()
+        if isinstance(m, torch.nn.ConvTranspose2d)
+    ]
+    decoder(torch.zeros(batch, 4))
+    for h in hooks:
+        h.remove()
+    rows = []
+    for mod, shape in shapes:
+        b, cin, h, w = shape
+        cout, (k, _) = mod.out_channels, mod.kernel_size
+        macs = b * h * w * cin * cout * k * k
+        x = torch.randn(shape, requires_grad=True)
+
+        def fwd_bwd(m: torch.nn.Module, x: torch.Tensor) -> Any:
+            def run() -> None:
+                m(x).sum().backward()
+
+            return run
+
+        xl = x.detach().to(memory_format=torch.channels_last).requires_grad_(True)
+        ml = copy.deepcopy(mod).to(memory_format=torch.channels_last)
+        cols = torch.randn(b * h * w, cin)
+        wmat = torch.randn(cin, cout * k * k)
+        grad = torch.randn(b * h * w, cout * k * k)
+
+        def gemms(
+            cols: torch.Tensor = cols, wmat: torch.Tensor = wmat, grad: torch.Tensor = grad
+        ) -> None:
+            cols @ wmat  # forward
+            grad @ wmat.T  # gradient of the input
+            cols.T @ grad  # gradient of the weight
+
+        t = {
+            "contiguous": _min_cpu_seconds(fwd_bwd(mod, x)),
+            "channels_last": _min_cpu_seconds(fwd_bwd(ml, xl)),
+            "dense_gemms": _min_cpu_seconds(gemms),
+        }
+        rows.append({
+            "layer": f"ConvTranspose2d({cin}, {cout}, k={k}, stride={mod.stride[0]}) "
+                     f"{h}x{w} -> {h * mod.stride[0] + k - mod.stride[0]}",
+            "gflop_fwd_bwd": 6 * macs / 1e9,
+            "cpu_seconds": t,
+            "gflops": {n: 6 * macs / 1e9 / v for n, v in t.items()},
+        })  # fmt: skip
+    a, b = torch.randn(2048, 2048), torch.randn(2048, 2048)
+    mm = 2 * 2048**3 / _min_cpu_seconds(lambda: a @ b) / 1e9
+    return {"batch": batch, "threads": 1, "matmul_gflops_cpu_time": mm, "layers": rows}
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--sizes", nargs="+", default=["reference", "cpu"])
@@ -247,6 +328,20 @@ def main(argv: list[str] | None = None) -> int:
     out = Path(args.out) if args.out else results / default
     if args.compare:
         r = compare_memory_formats(os.environ.get("RDPC_DATA"), args.rounds, args.steps_per_round)
+        r["layer_floor"] = floor = layer_floor(r["config"]["batch_size"])
+        step = r["step_cpu_seconds"]["contiguous"]
+        step = min(step)
+        torch_conv = sum(row["cpu_seconds"]["contiguous"] for row in floor["layers"])
+        best_conv = sum(min(row["cpu_seconds"].values()) for row in floor["layers"])
+        floor["step_cpu_seconds_contiguous"] = step
+        floor["max_speedup_conv_only"] = step / (step - torch_conv + best_conv)
+        floor["max_speedup_rest_free"] = step / best_conv
+        print(
+            f"transposed convolutions: {torch_conv:.3f} of {step:.3f} CPU s per step; at their "
+            f"fastest measured variant the step is at most {floor['max_speedup_conv_only']:.2f}x "
+            f"faster ({floor['max_speedup_rest_free']:.2f}x if all else were free)",
+            flush=True,
+        )
         per = r["cpu_seconds_per_step_with_eval"]
         print(
             f"published-size MNIST, 1 thread, CPU s per generator step incl. evaluation: "
