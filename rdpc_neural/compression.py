@@ -41,6 +41,7 @@ from .entropy.likelihood import parameter_fingerprint
 
 __all__ = [
     "RunCodec",
+    "latent_codec",
     "model_id",
     "open_codec",
     "load_split",
@@ -114,6 +115,28 @@ class RunCodec:
             raise FileProblem(f"{self.run_dir} is a BINCE run: it has no reconstructions.")
         out = self.model.decode(torch.from_numpy(self.representation(symbols)))
         return np.asarray(out.numpy(), dtype=np.float32)
+
+
+class _Latents(torch.nn.Module):
+    """A model whose inputs are already latents: identity encoder and decoder."""
+
+    def __init__(self, prior: torch.nn.Module) -> None:
+        super().__init__()
+        self.prior = prior
+
+    def encode(self, y: torch.Tensor) -> torch.Tensor:
+        return y
+
+    def decode(self, y_hat: torch.Tensor) -> torch.Tensor:
+        return y_hat
+
+
+def latent_codec(prior: torch.nn.Module, name: str, kind: str = "latents") -> RunCodec:
+    """Codec of latents computed elsewhere (e.g. a frozen encoder's features, benchmarks):
+    `prior` is a :class:`~rdpc_neural.entropy.FactorizedPrior` or
+    :class:`~rdpc_neural.entropy.MeanScaleHyperprior` with coding tables; `name` stands for
+    the run directory in the file's identity."""
+    return RunCodec(Path(name), kind, None, _Latents(prior).eval())
 
 
 def open_codec(

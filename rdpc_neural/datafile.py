@@ -199,7 +199,9 @@ def _read_labels(r: _Reader, items: int, end: int) -> NDArray[np.uint8]:
             labels = np.zeros(0, np.uint8)
         dec.finish()
     except (ValueError, RuntimeError) as exc:
-        raise FileProblem(f"{r.path}: the labels (bytes {start}-{end}) do not decode: {exc}") from exc
+        raise FileProblem(
+            f"{r.path}: the labels (bytes {start}-{end}) do not decode: {exc}"
+        ) from exc
     if zlib.crc32(labels.tobytes()) != crc:
         raise FileProblem(
             f"{r.path}: the labels (bytes {start}-{end}) fail their checksum: corrupt file."

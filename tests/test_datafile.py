@@ -83,10 +83,16 @@ def _flip(offset):
     ("name", "edit", "message"),
     [
         ("magic", _flip(0), "not an rdpc dataset file: expected the magic"),
-        ("version", lambda d: d[:4] + bytes([7]) + d[5:], "format version 7 .byte 4.; this rdpc "
-         "reads version 2"),
-        ("version-1", lambda d: b"RDPCDATA" + struct.pack("<HI", 1, 300) + d[5:],
-         "format version 1; this rdpc reads version 2"),
+        (
+            "version",
+            lambda d: d[:4] + bytes([7]) + d[5:],
+            "format version 7 .byte 4.; this rdpc reads version 2",
+        ),
+        (
+            "version-1",
+            lambda d: b"RDPCDATA" + struct.pack("<HI", 1, 300) + d[5:],
+            "format version 1; this rdpc reads version 2",
+        ),
         ("header", _flip(16), "header checksum mismatch .bytes 0-"),
         ("chunk", _flip(80), r"chunk 0 of 4 \(bytes \d+-\d+\)|chunk 0 \(from byte"),
         ("last-chunk", lambda d: _flip(len(d) - 270)(d), "chunk 3 of 4|chunk 3 .from byte"),
