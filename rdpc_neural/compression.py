@@ -36,7 +36,7 @@ from rdpc_common.errors import FileProblem
 
 from .core.seeding import numpy_rng
 from .datafile import MODEL_ID_BYTES, read_data_file, symbols_crc, write_data_file
-from .entropy import ChunkDecoder, ChunkEncoder, chunk_slices
+from .entropy import ChunkDecoder, ChunkEncoder, chunk_slices, encode_chunks
 from .entropy.likelihood import parameter_fingerprint
 
 __all__ = [
@@ -202,13 +202,8 @@ def compress_items(
     t0 = time.perf_counter()
     symbols = codec.symbols(x)
     t1 = time.perf_counter()
-    parts = chunk_slices(len(symbols), chunk_items)
-    chunks, crcs = [], []
-    for part in parts:
-        enc = ChunkEncoder()
-        codec.encode_chunk(enc, symbols[part])
-        chunks.append(enc.finish())
-        crcs.append(symbols_crc(symbols[part]))
+    chunks = list(encode_chunks(codec.encode_chunk, symbols, chunk_items).chunks)
+    crcs = [symbols_crc(symbols[part]) for part in chunk_slices(len(symbols), chunk_items)]
     path = write_data_file(out, model_id=model_id(codec), dither_seed=codec.dither_seed,
                            width=int(symbols.shape[1]), chunk_items=chunk_items, chunks=chunks,
                            symbol_crcs=crcs, items=len(symbols), labels=labels)  # fmt: skip

@@ -49,6 +49,8 @@ __all__ = [
     "ChunkDecoder",
     "ChunkedStream",
     "chunk_slices",
+    "encode_chunks",
+    "decode_chunks",
     "code_with_constriction",
 ]
 
@@ -313,6 +315,35 @@ def chunk_slices(items: int, chunk_items: int) -> list[slice]:
     if isinstance(chunk_items, bool) or not isinstance(chunk_items, int) or chunk_items < 1:
         raise ValueError(f"`chunk_items` must be an integer >= 1; got {chunk_items!r}.")
     return [slice(a, min(a + chunk_items, items)) for a in range(0, items, chunk_items)]
+
+
+def encode_chunks(
+    encode: Callable[[ChunkEncoder, NDArray[np.int64]], None],
+    symbols: NDArray[np.int64],
+    chunk_items: int,
+) -> ChunkedStream:
+    """Code the rows of `symbols` in independent chunks of `chunk_items` rows, each with
+    ``encode(encoder, rows)`` (a model's ``encode_symbols``)."""
+    parts = chunk_slices(len(symbols), chunk_items)
+    chunks = []
+    for part in parts:
+        enc = ChunkEncoder()
+        encode(enc, symbols[part])
+        chunks.append(enc.finish())
+    return ChunkedStream(tuple(chunks), tuple(p.stop - p.start for p in parts))
+
+
+def decode_chunks(
+    decode: Callable[[ChunkDecoder, int], NDArray[np.int64]], stream: ChunkedStream, width: int
+) -> NDArray[np.int64]:
+    """Inverse of :func:`encode_chunks` (``decode(decoder, items)``, rows of `width`
+    symbols); ``ValueError`` if a chunk has words left over."""
+    parts = []
+    for words, items in zip(stream.chunks, stream.items, strict=True):
+        dec = ChunkDecoder(words)
+        parts.append(decode(dec, items))
+        dec.finish()
+    return np.concatenate(parts) if parts else np.zeros((0, width), dtype=np.int64)
 
 
 _HEADER = struct.Struct("<I")

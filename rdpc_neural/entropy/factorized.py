@@ -40,7 +40,7 @@ import torch
 from numpy.typing import NDArray
 from torch import nn
 
-from .coder import ChunkDecoder, ChunkedStream, ChunkEncoder, chunk_slices
+from .coder import ChunkDecoder, ChunkedStream, ChunkEncoder, decode_chunks, encode_chunks
 from .likelihood import (
     bound_likelihood,
     likelihood_bits,
@@ -300,26 +300,14 @@ class FactorizedPrior(nn.Module):
         With ``check`` every chunk is decoded and compared (``RuntimeError`` if it differs).
         """
         symbols = self.symbols(y)
-        chunks = []
-        for part in chunk_slices(len(symbols), chunk_items):
-            enc = ChunkEncoder()
-            self.encode_symbols(enc, symbols[part])
-            chunks.append(enc.finish())
-        stream = ChunkedStream(
-            tuple(chunks), tuple(p.stop - p.start for p in chunk_slices(len(symbols), chunk_items))
-        )
+        stream = encode_chunks(self.encode_symbols, symbols, chunk_items)
         if check and not np.array_equal(self.decompress_symbols(stream), symbols):
             raise RuntimeError("FactorizedPrior stream did not decode to its symbols")
         return stream
 
     def decompress_symbols(self, stream: ChunkedStream) -> NDArray[np.int64]:
         """Integer symbols ``(items, C)`` of a :meth:`compress` stream."""
-        parts = []
-        for words, items in zip(stream.chunks, stream.items, strict=True):
-            dec = ChunkDecoder(words)
-            parts.append(self.decode_symbols(dec, items))
-            dec.finish()
-        return np.concatenate(parts) if parts else np.zeros((0, self.channels), dtype=np.int64)
+        return decode_chunks(self.decode_symbols, stream, self.channels)
 
     def decompress(self, stream: ChunkedStream) -> torch.Tensor:
         """Dequantized latents (float32) of a :meth:`compress` stream."""

@@ -35,7 +35,7 @@ import torch
 from numpy.typing import NDArray
 from torch import nn
 
-from .coder import ChunkDecoder, ChunkedStream, ChunkEncoder, chunk_slices
+from .coder import ChunkDecoder, ChunkedStream, ChunkEncoder, decode_chunks, encode_chunks
 from .factorized import DEFAULT_TAIL_MASS, FactorizedPrior
 from .gaussian import GaussianConditional
 from .likelihood import likelihood_bits, quantize, resolve_mode
@@ -213,25 +213,13 @@ class MeanScaleHyperprior(nn.Module):
         (``RuntimeError`` if it differs).
         """
         symbols = self.symbols(y)
-        parts = chunk_slices(len(symbols), chunk_items)
-        chunks = []
-        for part in parts:
-            enc = ChunkEncoder()
-            self.encode_symbols(enc, symbols[part])
-            chunks.append(enc.finish())
-        stream = ChunkedStream(tuple(chunks), tuple(p.stop - p.start for p in parts))
+        stream = encode_chunks(self.encode_symbols, symbols, chunk_items)
         if check and not np.array_equal(self._decode_all(stream), symbols):
             raise RuntimeError("MeanScaleHyperprior stream did not decode to its symbols")
         return stream
 
     def _decode_all(self, stream: ChunkedStream) -> NDArray[np.int64]:
-        parts = []
-        for words, items in zip(stream.chunks, stream.items, strict=True):
-            dec = ChunkDecoder(words)
-            parts.append(self.decode_symbols(dec, items))
-            dec.finish()
-        width = self.hyper_channels + self.channels
-        return np.concatenate(parts) if parts else np.zeros((0, width), dtype=np.int64)
+        return decode_chunks(self.decode_symbols, stream, self.hyper_channels + self.channels)
 
     def decompress_symbols(self, stream: ChunkedStream) -> NDArray[np.int64]:
         """Integer symbols ``round(y - mu)`` of a :meth:`compress` stream, ``(items, C)``."""
