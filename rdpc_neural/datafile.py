@@ -20,7 +20,7 @@ byte, low bits first)::
                  of the labels (uint8), then the words: one ANS stream of the labels under
                  their empirical class frequencies
 
-The header costs ``~18 + 6 n_chunks`` bytes; the labels section is reported on its own
+The header costs ``~25 + 7 n_chunks`` bytes; the labels section is reported on its own
 (:attr:`DataFile.label_bytes`) and left out of :attr:`DataFile.bits_per_item`.
 
 Portability: a decoder needs bit-identical coding tables and symbol contexts. The coding
