@@ -11,6 +11,8 @@ decompress_items`):
   labels.
   The inputs are the latents themselves, so no encoder network runs; the hyperprior's
   ``h_a``/``h_s`` networks are part of its entropy model and are timed.
+* **RDPC MNIST codecs** (``--image-runs``): the run's test split at each
+  ``--latent-items``, encoder network included in the encode time.
 * **Trained runs** (``invariant`` runs of ``--presets`` under ``--runs-dir``): the banana
   test split at each ``--items`` (chunks of ``--chunk-items``, and in one chunk), encoder
   network included in the encode time; probes
@@ -124,6 +126,27 @@ def run_rows(args: argparse.Namespace, tmp: Path) -> list[dict[str, Any]]:
     return rows
 
 
+def image_rows(args: argparse.Namespace, tmp: Path) -> list[dict[str, Any]]:
+    """Rows of finished ``image`` runs (RDPC MNIST codecs): their dithered symbols coded with
+    their refit categorical model, encoder network included in the encode time."""
+    from rdpc_neural.compression import load_split, open_codec
+
+    rows = []
+    for run in args.image_runs:
+        codec = open_codec(run, args.data_dir)
+        for items in args.latent_items:
+            x, labels = load_split(codec, codec.config.dataset, "test", items)
+            row: dict[str, Any] = {
+                "model": "image", "run": Path(run).name, "channels": codec.config.latent_dim,
+                "levels": codec.config.levels,
+            }  # fmt: skip
+            row.update(_measure(codec, x, labels, tmp / "image.rdpcz", args.chunk_items,
+                                args.repeats))  # fmt: skip
+            print(row, flush=True)
+            rows.append(row)
+    return rows
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs-dir", default="runs")
@@ -133,6 +156,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--channels", type=int, nargs="*", default=[32, 64, 128])
     parser.add_argument("--fit-steps", type=int, default=300)
     parser.add_argument("--chunk-items", type=int, default=4096)
+    parser.add_argument("--image-runs", nargs="*", default=[], help="finished image run dirs")
+    parser.add_argument("--data-dir", default=None, help="MNIST root of the image runs")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument(
         "--out", default=str(Path(__file__).resolve().parent / "results" / "dataset_files.json")
@@ -145,7 +170,7 @@ def main(argv: list[str] | None = None) -> int:
 
     torch.set_num_threads(1)
     with tempfile.TemporaryDirectory() as tmp:
-        latents = latent_rows(args, Path(tmp))
+        latents = latent_rows(args, Path(tmp)) + image_rows(args, Path(tmp))
         runs = run_rows(args, Path(tmp))
     result = {
         "benchmark": "dataset_files",
