@@ -1,6 +1,6 @@
 """Compress a dataset split with a trained run into one file, decompress it, time both.
 
-A *codec* is what a dataset file needs from a trained model (the ``RunCodec`` protocol, kept
+A *codec* is what a dataset file needs from a trained model (:class:`DatasetCodec`, kept
 small so that every kind can plug in): ``kind``, ``run_dir``, ``dither_seed``, ``identity``
 (a JSON-able dict; its hash is the file's model id), ``symbols(x)`` (integer symbols,
 ``(items, width)``), ``encode_chunk(encoder, symbols)`` / ``decode_chunk(decoder, items)``,
@@ -26,7 +26,7 @@ import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import torch
@@ -40,6 +40,7 @@ from .entropy import ChunkDecoder, ChunkEncoder, chunk_slices, encode_chunks
 from .entropy.likelihood import parameter_fingerprint
 
 __all__ = [
+    "DatasetCodec",
     "RunCodec",
     "latent_codec",
     "model_id",
@@ -55,7 +56,28 @@ _TAG_DATA = 0xDA7A
 _SPLITS = ("train", "test")
 
 
-def model_id(codec: Any) -> bytes:
+class DatasetCodec(Protocol):
+    """What a dataset file needs from a trained model (see the module notes)."""
+
+    @property
+    def kind(self) -> str: ...
+    @property
+    def run_dir(self) -> Path: ...
+    @property
+    def config(self) -> Any: ...
+    @property
+    def dither_seed(self) -> int | None: ...
+    @property
+    def identity(self) -> dict[str, Any]: ...
+    def symbols(self, x: Any) -> NDArray[np.int64]: ...
+    def encode_chunk(self, encoder: ChunkEncoder, symbols: NDArray[np.int64]) -> None: ...
+    def decode_chunk(self, decoder: ChunkDecoder, items: int) -> NDArray[np.int64]: ...
+    def coding_bits(self, symbols: NDArray[np.int64]) -> float: ...
+    def representation(self, symbols: NDArray[np.int64]) -> NDArray[np.float32]: ...
+    def reconstruct(self, symbols: NDArray[np.int64]) -> NDArray[np.float32]: ...
+
+
+def model_id(codec: DatasetCodec) -> bytes:
     """The file's model id of `codec`: the first bytes of the SHA-256 of its identity."""
     raw = json.dumps(codec.identity, sort_keys=True, default=str).encode()
     return hashlib.sha256(raw).digest()[:MODEL_ID_BYTES]
@@ -141,7 +163,7 @@ def latent_codec(prior: torch.nn.Module, name: str, kind: str = "latents") -> Ru
 
 def open_codec(
     run_dir: str | os.PathLike[str], data_dir: str | os.PathLike[str] | None = None
-) -> Any:
+) -> DatasetCodec:
     """The codec of a finished ``invariant`` or ``image`` run directory (``FileProblem`` for
     other kinds or unfinished runs). Image codecs need the data (`data_dir`): their coding
     model is refit on the run's training symbols, as their final evaluation does."""
@@ -180,7 +202,7 @@ def load_split(codec: Any, data: str, split: str, items: int) -> tuple[NDArray[A
 
 
 def compress_items(
-    codec: Any,
+    codec: DatasetCodec,
     x: Any,
     labels: NDArray[np.integer] | None,
     out: str | os.PathLike[str],
@@ -251,7 +273,7 @@ def compress_split(
 
 
 def decompress_items(
-    codec: Any, path: str | os.PathLike[str], *, what: str = "representation"
+    codec: DatasetCodec, path: str | os.PathLike[str], *, what: str = "representation"
 ) -> tuple[NDArray[Any], NDArray[np.uint8] | None, dict[str, Any]]:
     """``(array, labels, facts)`` of a dataset file decoded with `codec`: the decoded
     latents (``"representation"``) or the decoder's outputs (``"reconstruction"``).
