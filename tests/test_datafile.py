@@ -65,15 +65,19 @@ def test_round_trip_gives_the_encoders_codes_and_labels(runs, coded) -> None:
 
 
 def _damaged(path, tmp_path, name, edit):
+    from rdpc_neural.datafile import read_data_file
+
     data = bytearray(path.read_bytes())
     out = tmp_path / name
-    out.write_bytes(bytes(edit(data)))
+    out.write_bytes(bytes(edit(data, read_data_file(path))))
     return out
 
 
-def _flip(offset):
-    def edit(data):
-        data[offset] ^= 0xFF
+def _flip(where):
+    """Flip the byte at `where(data, intact DataFile)`."""
+
+    def edit(data, f):
+        data[where(data, f)] ^= 0xFF
         return data
 
     return edit
@@ -82,24 +86,32 @@ def _flip(offset):
 @pytest.mark.parametrize(
     ("name", "edit", "message"),
     [
-        ("magic", _flip(0), "not an rdpc dataset file: expected the magic"),
+        ("magic", _flip(lambda d, f: 0), "not an rdpc dataset file: expected the magic"),
         (
             "version",
-            lambda d: d[:4] + bytes([7]) + d[5:],
+            lambda d, f: d[:4] + bytes([7]) + d[5:],
             "format version 7 .byte 4.; this rdpc reads version 2",
         ),
         (
             "version-1",
-            lambda d: b"RDPCDATA" + struct.pack("<HI", 1, 300) + d[5:],
+            lambda d, f: b"RDPCDATA" + struct.pack("<HI", 1, 300) + d[5:],
             "format version 1; this rdpc reads version 2",
         ),
-        ("header", _flip(16), "header checksum mismatch .bytes 0-"),
-        ("chunk", _flip(80), r"chunk 0 of 4 \(bytes \d+-\d+\)|chunk 0 \(from byte"),
-        ("last-chunk", lambda d: _flip(len(d) - 270)(d), "chunk 3 of 4|chunk 3 .from byte"),
-        ("labels", lambda d: _flip(len(d) - 5)(d), r"labels \(bytes \d+-\d+\)"),
-        ("truncated", lambda d: d[: len(d) - 300], "is truncated: expected"),
-        ("trailing", lambda d: d + b"x", "longer than its header says"),
-        ("truncated-header", lambda d: d[:12], "truncated in its header: expected the model id"),
+        ("header", _flip(lambda d, f: 16), "header checksum mismatch .bytes 0-"),
+        (
+            "chunk",
+            _flip(lambda d, f: f.chunk_offsets[0] + 9),
+            r"chunk 0 of 4 \(bytes \d+-\d+\)|chunk 0 \(from byte",
+        ),
+        (
+            "last-chunk",
+            _flip(lambda d, f: f.chunk_offsets[3] + 5),
+            "chunk 3 of 4|chunk 3 .from byte",
+        ),
+        ("labels", _flip(lambda d, f: len(d) - 5), r"labels \(bytes \d+-\d+\)"),
+        ("truncated", lambda d, f: d[: len(d) - 300], "is truncated: expected"),
+        ("trailing", lambda d, f: d + b"x", "longer than its header says"),
+        ("truncated-header", lambda d, f: d[:12], "truncated in its header: expected the model id"),
     ],
 )
 def test_corrupted_files_give_one_clear_error(runs, coded, tmp_path, name, edit, message) -> None:
