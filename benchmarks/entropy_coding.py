@@ -51,7 +51,7 @@ from rdpc_neural.entropy import (
     symbol_probabilities,
 )
 
-__all__ = ["main", "latents", "bench_model"]
+__all__ = ["main", "latents", "fitted_prior", "bench_model"]
 
 LEVELS = 16  # piecewise-linear density: quantizer levels on [-1, 1]
 
@@ -86,6 +86,18 @@ def _fit(model: torch.nn.Module, loss: Callable[[torch.Tensor], torch.Tensor], c
     model.eval()
 
 
+def fitted_prior(kind: str, channels: int, steps: int) -> Any:
+    """A factorized prior or mean-scale hyperprior fitted for `steps` Adam steps to
+    :func:`latents`, with its coding tables built (eval mode)."""
+    torch.manual_seed(0)
+    model: Any = (
+        FactorizedPrior(channels) if kind == "factorized" else MeanScaleHyperprior(channels)
+    )
+    _fit(model, lambda v: model(v)["bits"].mean(), channels, steps)
+    model.update()
+    return model
+
+
 def bench_model(kind: str, channels: int, items: int, steps: int, repeats: int) -> dict[str, Any]:
     """Fit, code and time one model (``kind`` in factorized, hyperprior, piecewise)."""
     torch.manual_seed(0)
@@ -93,11 +105,7 @@ def bench_model(kind: str, channels: int, items: int, steps: int, repeats: int) 
     load_before = os.getloadavg()
     row: dict[str, Any] = {"model": kind, "channels": channels, "items": items, "fit_steps": steps}
     if kind in ("factorized", "hyperprior"):
-        model: Any = (
-            FactorizedPrior(channels) if kind == "factorized" else MeanScaleHyperprior(channels)
-        )
-        _fit(model, lambda v: model(v)["bits"].mean(), channels, steps)
-        model.update()
+        model = fitted_prior(kind, channels, steps)
         encode_s, stream = _best_time(lambda: model.compress(y), repeats)
         decode_s, y_hat = _best_time(lambda: model.decompress(stream), repeats)
         with torch.no_grad():

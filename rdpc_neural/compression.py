@@ -1,21 +1,32 @@
 """Compress a dataset split with a trained run into one file, decompress it, time both.
 
-:func:`open_codec` gives the codec of a finished run directory (``invariant`` runs here,
-``image`` runs in :mod:`~rdpc_neural.image_coding`);
-:func:`compress_split` writes a :mod:`~rdpc_neural.datafile` file, :func:`decompress_file`
-reads one back into the representations (the integer codes, as float32) or the
-reconstructions. The file is checked against the run that decodes it (run identity hash and a
-fingerprint of the weights), so another model's file is refused with a clear error instead of
-decoding into garbage.
+A *codec* is what a dataset file needs from a trained model (:class:`DatasetCodec`, kept
+small so that every kind can plug in): ``kind``, ``run_dir``, ``dither_seed``, ``identity``
+(a JSON-able dict; its hash is the file's model id), ``symbols(x)`` (integer symbols,
+``(items, width)``), ``encode_chunk(encoder, symbols)`` / ``decode_chunk(decoder, items)``,
+``coding_bits(symbols)``, ``representation(symbols)`` and ``reconstruct(symbols)``.
+:class:`RunCodec` implements it for any model with ``encode``, ``prior`` (a
+:class:`~rdpc_neural.entropy.FactorizedPrior` or a
+:class:`~rdpc_neural.entropy.MeanScaleHyperprior`, whose side and main latents then share each
+chunk) and ``decode``; ``image`` runs have :mod:`~rdpc_neural.image_coding`.
+
+:func:`open_codec` gives the codec of a finished run directory; :func:`compress_items` /
+:func:`compress_split` write a :mod:`~rdpc_neural.datafile` file, :func:`decompress_items` /
+:func:`decompress_file` read one back into the representations or the reconstructions. A file
+is checked against the codec that decodes it (model id, dither seed) and every chunk's decoded
+symbols against the encoder's checksum, so another model's file or a corrupt chunk is refused
+with a clear error instead of decoding into garbage.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import torch
@@ -24,20 +35,59 @@ from numpy.typing import NDArray
 from rdpc_common.errors import FileProblem
 
 from .core.seeding import numpy_rng
-from .datafile import DataFile, read_data_file, write_data_file
-from .entropy import ChunkDecoder, ChunkedStream, ChunkEncoder, chunk_slices
+from .datafile import MODEL_ID_BYTES, read_data_file, symbols_crc, write_data_file
+from .entropy import ChunkDecoder, ChunkEncoder, chunk_slices, encode_chunks
 from .entropy.likelihood import parameter_fingerprint
 
-__all__ = ["RunCodec", "open_codec", "load_split", "compress_split", "decompress_file"]
+__all__ = [
+    "DatasetCodec",
+    "RunCodec",
+    "latent_codec",
+    "model_id",
+    "open_codec",
+    "load_split",
+    "compress_items",
+    "compress_split",
+    "decompress_items",
+    "decompress_file",
+]
 
 _TAG_DATA = 0xDA7A
 _SPLITS = ("train", "test")
 
 
+class DatasetCodec(Protocol):
+    """What a dataset file needs from a trained model (see the module notes)."""
+
+    @property
+    def kind(self) -> str: ...
+    @property
+    def run_dir(self) -> Path: ...
+    @property
+    def config(self) -> Any: ...
+    @property
+    def dither_seed(self) -> int | None: ...
+    @property
+    def identity(self) -> dict[str, Any]: ...
+    def symbols(self, x: Any) -> NDArray[np.int64]: ...
+    def encode_chunk(self, encoder: ChunkEncoder, symbols: NDArray[np.int64]) -> None: ...
+    def decode_chunk(self, decoder: ChunkDecoder, items: int) -> NDArray[np.int64]: ...
+    def coding_bits(self, symbols: NDArray[np.int64]) -> float: ...
+    def representation(self, symbols: NDArray[np.int64]) -> NDArray[np.float32]: ...
+    def reconstruct(self, symbols: NDArray[np.int64]) -> NDArray[np.float32]: ...
+
+
+def model_id(codec: DatasetCodec) -> bytes:
+    """The file's model id of `codec`: the first bytes of the SHA-256 of its identity."""
+    raw = json.dumps(codec.identity, sort_keys=True, default=str).encode()
+    return hashlib.sha256(raw).digest()[:MODEL_ID_BYTES]
+
+
 @dataclass
 class RunCodec:
-    """The coding side of a trained ``invariant`` run: encoder to integer codes (rounding,
-    no dither), its factorized prior's tables, and the decoder."""
+    """The coding side of a trained model with ``encode``, ``prior`` and ``decode``:
+    encoder to integer symbols (rounding, no dither), the prior's integer tables and the
+    decoder (a model with ``compressor == "bince"`` has none)."""
 
     run_dir: Path
     kind: str
@@ -47,22 +97,23 @@ class RunCodec:
 
     @property
     def identity(self) -> dict[str, Any]:
-        """Header entries a file must match to be decoded by this run."""
+        """What a file must match to be decoded by this codec (hashed into its model id)."""
         return {
             "kind": self.kind,
             "run_hash": self.run_dir.name,
             "model_fingerprint": parameter_fingerprint(self.model)[:16],
+            "tables": self.model.prior.tables_digest()[:16],
         }
 
     @torch.no_grad()
     def symbols(self, x: NDArray[Any]) -> NDArray[np.int64]:
-        """Integer codes ``(items, channels)`` of inputs `x`."""
+        """Integer symbols ``(items, width)`` of inputs `x`."""
         y = self.model.encode(torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32)))
         out: NDArray[np.int64] = self.model.prior.symbols(y)
         return out
 
     def encode_chunk(self, encoder: ChunkEncoder, symbols: NDArray[np.int64]) -> None:
-        """Record one chunk's codes on `encoder`."""
+        """Record one chunk's symbols on `encoder`."""
         self.model.prior.encode_symbols(encoder, symbols)
 
     def decode_chunk(self, decoder: ChunkDecoder, items: int) -> NDArray[np.int64]:
@@ -75,22 +126,44 @@ class RunCodec:
         return float(-np.log2(self.model.prior.coding_likelihoods(symbols)).sum())
 
     def representation(self, symbols: NDArray[np.int64]) -> NDArray[np.float32]:
-        """The decoded representation: the codes as float32."""
-        return symbols.astype(np.float32)
+        """The decoded latents ``y_hat`` (float32; the integer codes for a factorized prior)."""
+        return np.asarray(self.model.prior.dequantize(symbols).numpy(), dtype=np.float32)
 
     @torch.no_grad()
     def reconstruct(self, symbols: NDArray[np.int64]) -> NDArray[np.float32]:
-        """Decoder outputs of codes (VC: x; VIC: the representative); ``FileProblem`` for
-        BINCE, which has no decoder."""
+        """Decoder outputs of the decoded latents (VC: x; VIC: the representative);
+        ``FileProblem`` for BINCE, which has no decoder."""
         if getattr(self.model, "compressor", None) == "bince":
             raise FileProblem(f"{self.run_dir} is a BINCE run: it has no reconstructions.")
-        out = self.model.decode(torch.from_numpy(symbols.astype(np.float32)))
+        out = self.model.decode(torch.from_numpy(self.representation(symbols)))
         return np.asarray(out.numpy(), dtype=np.float32)
+
+
+class _Latents(torch.nn.Module):
+    """A model whose inputs are already latents: identity encoder and decoder."""
+
+    def __init__(self, prior: torch.nn.Module) -> None:
+        super().__init__()
+        self.prior = prior
+
+    def encode(self, y: torch.Tensor) -> torch.Tensor:
+        return y
+
+    def decode(self, y_hat: torch.Tensor) -> torch.Tensor:
+        return y_hat
+
+
+def latent_codec(prior: torch.nn.Module, name: str, kind: str = "latents") -> RunCodec:
+    """Codec of latents computed elsewhere (e.g. a frozen encoder's features, benchmarks):
+    `prior` is a :class:`~rdpc_neural.entropy.FactorizedPrior` or
+    :class:`~rdpc_neural.entropy.MeanScaleHyperprior` with coding tables; `name` stands for
+    the run directory in the file's identity."""
+    return RunCodec(Path(name), kind, None, _Latents(prior).eval())
 
 
 def open_codec(
     run_dir: str | os.PathLike[str], data_dir: str | os.PathLike[str] | None = None
-) -> Any:
+) -> DatasetCodec:
     """The codec of a finished ``invariant`` or ``image`` run directory (``FileProblem`` for
     other kinds or unfinished runs). Image codecs need the data (`data_dir`): their coding
     model is refit on the run's training symbols, as their final evaluation does."""
@@ -128,6 +201,59 @@ def load_split(codec: Any, data: str, split: str, items: int) -> tuple[NDArray[A
     return x, invariant_classes(x, codec.config.invariance)
 
 
+def compress_items(
+    codec: DatasetCodec,
+    x: Any,
+    labels: NDArray[np.integer] | None,
+    out: str | os.PathLike[str],
+    *,
+    chunk_items: int = 4096,
+) -> dict[str, Any]:
+    """Code inputs `x` (and `labels`) with `codec` into the file `out`.
+
+    Returns
+    -------
+    dict
+        ``bits_per_item`` (file size without the labels section; header + chunks),
+        ``header_bytes``, ``label_bytes``, ``payload_bits_per_item`` (chunks only),
+        ``estimated_bits_per_item`` (the coding model's ``sum -log2 p``), their ratio
+        ``file_over_estimated``, and throughputs in items/s: ``encode_items_per_s`` (encoder
+        network, quantization, entropy coding and writing) and ``coding_items_per_s``
+        (entropy coding and writing only).
+    """
+    t0 = time.perf_counter()
+    symbols = codec.symbols(x)
+    t1 = time.perf_counter()
+    chunks = list(encode_chunks(codec.encode_chunk, symbols, chunk_items).chunks)
+    crcs = [symbols_crc(symbols[part]) for part in chunk_slices(len(symbols), chunk_items)]
+    path = write_data_file(out, model_id=model_id(codec), dither_seed=codec.dither_seed,
+                           width=int(symbols.shape[1]), chunk_items=chunk_items, chunks=chunks,
+                           symbol_crcs=crcs, items=len(symbols), labels=labels)  # fmt: skip
+    t2 = time.perf_counter()
+    read = read_data_file(path)
+    n = max(len(symbols), 1)
+    estimate = codec.coding_bits(symbols)
+    payload = 32 * sum(c.size for c in chunks)
+    file_bits = 8 * (read.size_bytes - read.label_bytes)
+    return {
+        "file": str(path),
+        "items": len(symbols),
+        "symbols_per_item": int(symbols.shape[1]),
+        "chunk_items": chunk_items,
+        "chunks": len(chunks),
+        "file_bytes": read.size_bytes,
+        "header_bytes": read.header_bytes,
+        "label_bytes": read.label_bytes,
+        "bits_per_item": file_bits / n,
+        "payload_bits_per_item": payload / n,
+        "estimated_bits_per_item": estimate / n,
+        "file_over_estimated": file_bits / estimate if estimate > 0 else float("inf"),
+        "label_bits_per_item": 8 * read.label_bytes / n,
+        "encode_items_per_s": len(symbols) / (t2 - t0),
+        "coding_items_per_s": len(symbols) / (t2 - t1),
+    }
+
+
 def compress_split(
     run_dir: str | os.PathLike[str],
     data: str,
@@ -138,37 +264,47 @@ def compress_split(
     chunk_items: int | None = None,
     data_dir: str | os.PathLike[str] | None = None,
 ) -> dict[str, Any]:
-    """Write the coded split to `out`; returns sizes (bits per item from the file size) and
-    the encoding throughput (items/s: encoder network, rounding and entropy coding)."""
+    """Write the coded split to `out` (:func:`compress_items`; chunks of `chunk_items`,
+    default the run's ``chunk_items`` or 4096)."""
     codec = open_codec(run_dir, data_dir)
     x, labels = load_split(codec, data, split, items)
     chunk: int = chunk_items or int(getattr(codec.config, "chunk_items", 4096))
+    return compress_items(codec, x, labels, out, chunk_items=chunk)
+
+
+def decompress_items(
+    codec: DatasetCodec, path: str | os.PathLike[str], *, what: str = "representation"
+) -> tuple[NDArray[Any], NDArray[np.uint8] | None, dict[str, Any]]:
+    """``(array, labels, facts)`` of a dataset file decoded with `codec`: the decoded
+    latents (``"representation"``) or the decoder's outputs (``"reconstruction"``).
+    ``facts["decode_items_per_s"]`` times reading, verifying, entropy decoding and the
+    representation (not the decoder network)."""
+    if what not in ("representation", "reconstruction"):
+        raise ValueError(f"`what` must be 'representation' or 'reconstruction'; got {what!r}.")
     t0 = time.perf_counter()
-    symbols = codec.symbols(x)
-    chunks = []
-    for part in chunk_slices(len(symbols), chunk):
-        enc = ChunkEncoder()
-        codec.encode_chunk(enc, symbols[part])
-        chunks.append(enc.finish())
+    f = read_data_file(path, model_id=model_id(codec), dither_seed=codec.dither_seed,
+                       model=f"kind {codec.kind!r}, run {codec.run_dir}")  # fmt: skip
+    parts = []
+    for i, (words, n) in enumerate(zip(f.chunks, f.chunk_sizes, strict=True)):
+        try:
+            dec = ChunkDecoder(words)
+            part = codec.decode_chunk(dec, n)
+            dec.finish()
+        except (ValueError, RuntimeError) as exc:
+            raise FileProblem(
+                f"{path}: chunk {i} (from byte {f.chunk_offsets[i]}) does not decode with this "
+                f"model: {exc}"
+            ) from exc
+        f.check_chunk(i, part)
+        parts.append(part)
+    symbols = np.concatenate(parts) if parts else np.zeros((0, f.width), np.int64)
+    rep = codec.representation(symbols)
     seconds = time.perf_counter() - t0
-    stream = ChunkedStream(
-        tuple(chunks), tuple(len(symbols[p]) for p in chunk_slices(len(symbols), chunk))
-    )
-    header = {**codec.identity, "dither_seed": codec.dither_seed, "chunk_items": chunk,
-              "channels": int(symbols.shape[1]), "data": data, "split": split}  # fmt: skip
-    path = write_data_file(out, header, stream, labels)
-    read = read_data_file(path)
-    estimate = codec.coding_bits(symbols)
-    return {
-        "file": str(path),
-        "items": len(symbols),
-        "file_bytes": read.size_bytes,
-        "bits_per_item": read.bits_per_item,
-        "payload_bits_per_item": stream.payload_bits / len(symbols),
-        "estimated_bits_per_item": estimate / len(symbols),
-        "label_bytes": read.label_bytes,
-        "encode_items_per_s": len(symbols) / seconds,
-    }
+    out = rep if what == "representation" else codec.reconstruct(symbols)
+    facts = {"items": len(symbols), "bits_per_item": f.bits_per_item,
+             "label_bytes": f.label_bytes,
+             "decode_items_per_s": len(symbols) / seconds if seconds > 0 else None}  # fmt: skip
+    return out, f.labels, facts
 
 
 def decompress_file(
@@ -178,24 +314,7 @@ def decompress_file(
     what: str = "representation",
     data_dir: str | os.PathLike[str] | None = None,
 ) -> tuple[NDArray[Any], NDArray[np.uint8] | None, dict[str, Any]]:
-    """``(array, labels, facts)`` of a dataset file decoded with its run: the codes as float32
-    (``"representation"``) or the decoder's outputs (``"reconstruction"``)."""
+    """:func:`decompress_items` with the codec of the run directory `run_dir`."""
     if what not in ("representation", "reconstruction"):
         raise ValueError(f"`what` must be 'representation' or 'reconstruction'; got {what!r}.")
-    codec = open_codec(run_dir, data_dir)
-    f: DataFile = read_data_file(path, expect={**codec.identity, "dither_seed": codec.dither_seed})
-    t0 = time.perf_counter()
-    parts = []
-    for i, (words, n) in enumerate(zip(f.stream.chunks, f.stream.items, strict=True)):
-        try:
-            dec = ChunkDecoder(words)
-            parts.append(codec.decode_chunk(dec, n))
-            dec.finish()
-        except (ValueError, RuntimeError) as exc:
-            raise FileProblem(f"{path}: chunk {i} does not decode with this model: {exc}") from exc
-    symbols = np.concatenate(parts) if parts else np.zeros((0, f.header["channels"]), np.int64)
-    out = codec.representation(symbols) if what == "representation" else codec.reconstruct(symbols)
-    seconds = time.perf_counter() - t0
-    facts = {"items": len(symbols), "bits_per_item": f.bits_per_item,
-             "decode_items_per_s": len(symbols) / seconds if seconds > 0 else None}  # fmt: skip
-    return out, f.labels, facts
+    return decompress_items(open_codec(run_dir, data_dir), path, what=what)

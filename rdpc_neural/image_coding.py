@@ -11,6 +11,7 @@ it needs the dataset). The dither of item i of a file comes from the generator o
 
 from __future__ import annotations
 
+import hashlib
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -83,6 +84,8 @@ class ImageRunCodec:
             "kind": self.kind,
             "run_hash": self.run_dir.name,
             "model_fingerprint": parameter_fingerprint(self.codec)[:16],
+            # The refit coding model depends on float encoder outputs: its exact tables too.
+            "tables": hashlib.sha256(self.model.probs.astype("<f8").tobytes()).hexdigest()[:16],
         }
 
     def _dither(self, items: int, seed: int, stream: int) -> torch.Tensor:

@@ -53,22 +53,31 @@ def test_round_trip_gives_the_encoders_codes_and_labels(runs, coded) -> None:
     rec, _, _ = decompress_file(path, runs["vc"], what="reconstruction")
     with torch.no_grad():
         np.testing.assert_allclose(rec, model.decode(torch.from_numpy(expected)).numpy())
-    # 4 chunks of <= 300 items; bits per item from the file size (labels excluded).
-    assert facts["items"] == dec["items"] == 1000
-    assert facts["bits_per_item"] == pytest.approx((path.stat().st_size - 1000) * 8 / 1000)
+    # 4 chunks of <= 300 items; bits per item from the file size (labels section excluded).
+    assert facts["items"] == dec["items"] == 1000 and facts["chunks"] == 4
+    size = path.stat().st_size
+    assert facts["bits_per_item"] == pytest.approx((size - facts["label_bytes"]) * 8 / 1000)
     assert facts["payload_bits_per_item"] <= facts["bits_per_item"]
+    # Header: 13 fixed bytes, 5 small varints, 4 chunk sizes, 5 CRC-32s.
+    assert facts["header_bytes"] <= 13 + 5 * 3 + 4 * 2 + 5 * 4
+    # Labels (4 classes) entropy-coded: at most 2 bits each plus the counts and a tail.
+    assert facts["label_bytes"] <= 1000 * 2 / 8 + 32
 
 
 def _damaged(path, tmp_path, name, edit):
+    from rdpc_neural.datafile import read_data_file
+
     data = bytearray(path.read_bytes())
     out = tmp_path / name
-    out.write_bytes(bytes(edit(data)))
+    out.write_bytes(bytes(edit(data, read_data_file(path))))
     return out
 
 
-def _flip(offset):
-    def edit(data):
-        data[offset] ^= 0xFF
+def _flip(where):
+    """Flip the byte at `where(data, intact DataFile)`."""
+
+    def edit(data, f):
+        data[where(data, f)] ^= 0xFF
         return data
 
     return edit
@@ -77,12 +86,32 @@ def _flip(offset):
 @pytest.mark.parametrize(
     ("name", "edit", "message"),
     [
-        ("magic", _flip(0), "not an rdpc dataset file: expected the magic"),
-        ("version", lambda d: d[:8] + struct.pack("<H", 7) + d[10:], "format version 7"),
-        ("header", _flip(20), "header checksum mismatch"),
-        ("chunk", lambda d: _flip(len(d) - 1000 - 5)(d), "fails its checksum"),
-        ("truncated", lambda d: d[: len(d) - 1200], "damaged"),
-        ("truncated-header", lambda d: d[:12], "truncated in its header"),
+        ("magic", _flip(lambda d, f: 0), "not an rdpc dataset file: expected the magic"),
+        (
+            "version",
+            lambda d, f: d[:4] + bytes([7]) + d[5:],
+            "format version 7 .byte 4.; this rdpc reads version 2",
+        ),
+        (
+            "version-1",
+            lambda d, f: b"RDPCDATA" + struct.pack("<HI", 1, 300) + d[5:],
+            "format version 1; this rdpc reads version 2",
+        ),
+        ("header", _flip(lambda d, f: 16), "header checksum mismatch .bytes 0-"),
+        (
+            "chunk",
+            _flip(lambda d, f: f.chunk_offsets[0] + 9),
+            r"chunk 0 of 4 \(bytes \d+-\d+\)|chunk 0 \(from byte",
+        ),
+        (
+            "last-chunk",
+            _flip(lambda d, f: f.chunk_offsets[3] + 5),
+            "chunk 3 of 4|chunk 3 .from byte",
+        ),
+        ("labels", _flip(lambda d, f: len(d) - 5), r"labels \(bytes \d+-\d+\)"),
+        ("truncated", lambda d, f: d[: len(d) - 300], "is truncated: expected"),
+        ("trailing", lambda d, f: d + b"x", "longer than its header says"),
+        ("truncated-header", lambda d, f: d[:12], "truncated in its header: expected the model id"),
     ],
 )
 def test_corrupted_files_give_one_clear_error(runs, coded, tmp_path, name, edit, message) -> None:
@@ -97,7 +126,7 @@ def test_corrupted_files_give_one_clear_error(runs, coded, tmp_path, name, edit,
 def test_another_models_file_is_refused(runs, coded, capsys) -> None:
     from rdpc_neural.compression import decompress_file
 
-    with pytest.raises(FileProblem, match="written by another model: expected run_hash"):
+    with pytest.raises(FileProblem, match="written by another model: expected model id"):
         decompress_file(coded[0], runs["vic"])
     # The command line: one line naming the file, exit status 1.
     status = main(["decompress", str(coded[0]), "--run", str(runs["vic"])])

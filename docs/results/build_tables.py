@@ -321,6 +321,36 @@ def banana_coded() -> Table:
     return [*lines, "", caption]
 
 
+def dataset_files() -> Table:
+    """Dataset files (format 2): whole file vs the coding model's estimate, throughputs."""
+    rel = "benchmarks/results/dataset_files.json"
+    d = _load(rel)
+    lines = [
+        "| model | dims (symbols) | items (chunks) | estimate bits/item | file bits/item "
+        "| file / estimate | overhead bytes (header) | label bits/item | encode items/s "
+        "| decode items/s |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    rows = [
+        (f"MNIST codec, {r['levels']} levels (run)" if r["model"] == "image"
+         else f"{r['model']} (latents)", r["channels"], r)
+        for r in d["latents"]
+    ]  # fmt: skip
+    rows += [(f"banana {r['compressor'].upper()} beta {r['beta']:g} (run)", 2, r)
+             for r in d["results"]]  # fmt: skip
+    for name, dims, r in rows:
+        overhead = r["items"] * (r["bits_per_item"] - r["estimated_bits_per_item"]) / 8
+        lines.append(
+            f"| {name} | {dims} ({r['symbols_per_item']}) | {r['items']:,} ({r['chunks']}) "
+            f"| {r['estimated_bits_per_item']:.2f} | {r['bits_per_item']:.2f} "
+            f"| {r['file_over_estimated']:.4f} | {overhead:.0f} ({r['header_bytes']}) "
+            f"| {r['label_bits_per_item']:.2f} | {r['encode_items_per_s']:,.0f} "
+            f"| {r['decode_items_per_s']:,.0f} |"
+        )
+    versions = {"torch": d.get("torch"), "python": d.get("python")}
+    return [*lines, "", _caption(rel, d["command"], versions)]
+
+
 def banana_gaps() -> Table:
     """Real coded bits against the R(D) of what each compressor keeps (``banana-frontier``)."""
     d, caption = _banana()
@@ -451,6 +481,7 @@ TABLES: dict[str, Callable[[], Table]] = {
     "synthetic_gaps": synthetic_gaps,
     "banana_coded": banana_coded,
     "banana_gaps": banana_gaps,
+    "dataset_files": dataset_files,
 }
 
 

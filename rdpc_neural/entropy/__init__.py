@@ -26,6 +26,8 @@ from .coder import (
     ChunkEncoder,
     chunk_slices,
     code_with_constriction,
+    decode_chunks,
+    encode_chunks,
 )
 from .empirical import (
     FactorizedCategorical,
@@ -53,6 +55,8 @@ __all__ = [
     "ChunkDecoder",
     "ChunkedStream",
     "chunk_slices",
+    "encode_chunks",
+    "decode_chunks",
     "code_with_constriction",
     "IntegerTables",
     "QUANTIZATION_MODES",

@@ -18,8 +18,11 @@ most about one word per chunk to the information content ``sum -log2 p`` of its 
 chunk by chunk and the per-chunk overhead stays small for chunks of thousands of items.
 
 Probabilities are C-contiguous float64; constriction quantizes them to 24-bit fixed point
-and gives every symbol of a table at least the smallest representable probability,
-:math:`2^{-24}`, so every symbol of a table stays codable [1]_.
+(:data:`PRECISION`) and gives every symbol of a table at least the smallest representable
+probability, :math:`2^{-24}`, so every symbol of a table stays codable [1]_. Fixed tables can
+instead be given as exact integer frequencies (:meth:`CategoricalTables.from_counts`, summing
+to :math:`2^{24}`): then the coder's fixed-point table is those integers on every machine, as
+no rounding of a float happens anywhere (the portable path of dataset files).
 
 References
 ----------
@@ -40,16 +43,23 @@ from numpy.typing import ArrayLike, NDArray
 
 __all__ = [
     "WORD_BITS",
+    "PRECISION",
     "CategoricalTables",
     "ChunkEncoder",
     "ChunkDecoder",
     "ChunkedStream",
     "chunk_slices",
+    "encode_chunks",
+    "decode_chunks",
     "code_with_constriction",
 ]
 
 WORD_BITS = 32
 """Bits per compressed word (constriction's ``uint32`` words)."""
+
+PRECISION = 24
+"""Bits of constriction's fixed-point probabilities: a coded symbol's probability is an
+integer multiple of :math:`2^{-24}`."""
 
 _MAX_UNIFORM = 2**24  # constriction's largest uniform alphabet
 
@@ -99,6 +109,31 @@ class CategoricalTables:
         self.sizes = np.array([len(p) for p in self.probabilities], dtype=np.int64)
         family = constriction.stream.model.Categorical
         self.models = [family(p, perfect=False) for p in self.probabilities]
+
+    @classmethod
+    def from_counts(cls, counts: Sequence[ArrayLike]) -> CategoricalTables:
+        """Tables of exact frequencies: symbol ``k`` of table ``t`` has probability
+        ``counts[t][k] / 2**PRECISION``.
+
+        Each table must hold integers >= 1 summing to ``2**PRECISION``. constriction gives
+        every symbol one unit and shares the remaining ``2**PRECISION - K`` units in
+        proportion to the weights it is given; passing ``counts - 1`` (whose total is exactly
+        that remainder, a scale factor of exactly one) makes its fixed-point table equal to
+        `counts`, with only exact integer-valued float arithmetic on every platform.
+        """
+        tables = [np.asarray(c) for c in counts]
+        for t, c in enumerate(tables):
+            if (
+                c.ndim != 1
+                or not np.issubdtype(c.dtype, np.integer)
+                or c.min(initial=1) < 1
+                or int(c.sum()) != 1 << PRECISION
+            ):
+                raise ValueError(
+                    f"`counts[{t}]` must be integers >= 1 summing to 2**{PRECISION}; got "
+                    f"{c.dtype} with sum {int(c.sum())}."
+                )
+        return cls([c.astype(np.float64) - 1.0 for c in tables])
 
     def __len__(self) -> int:
         return len(self.models)
@@ -280,6 +315,35 @@ def chunk_slices(items: int, chunk_items: int) -> list[slice]:
     if isinstance(chunk_items, bool) or not isinstance(chunk_items, int) or chunk_items < 1:
         raise ValueError(f"`chunk_items` must be an integer >= 1; got {chunk_items!r}.")
     return [slice(a, min(a + chunk_items, items)) for a in range(0, items, chunk_items)]
+
+
+def encode_chunks(
+    encode: Callable[[ChunkEncoder, NDArray[np.int64]], None],
+    symbols: NDArray[np.int64],
+    chunk_items: int,
+) -> ChunkedStream:
+    """Code the rows of `symbols` in independent chunks of `chunk_items` rows, each with
+    ``encode(encoder, rows)`` (a model's ``encode_symbols``)."""
+    parts = chunk_slices(len(symbols), chunk_items)
+    chunks = []
+    for part in parts:
+        enc = ChunkEncoder()
+        encode(enc, symbols[part])
+        chunks.append(enc.finish())
+    return ChunkedStream(tuple(chunks), tuple(p.stop - p.start for p in parts))
+
+
+def decode_chunks(
+    decode: Callable[[ChunkDecoder, int], NDArray[np.int64]], stream: ChunkedStream, width: int
+) -> NDArray[np.int64]:
+    """Inverse of :func:`encode_chunks` (``decode(decoder, items)``, rows of `width`
+    symbols); ``ValueError`` if a chunk has words left over."""
+    parts = []
+    for words, items in zip(stream.chunks, stream.items, strict=True):
+        dec = ChunkDecoder(words)
+        parts.append(decode(dec, items))
+        dec.finish()
+    return np.concatenate(parts) if parts else np.zeros((0, width), dtype=np.int64)
 
 
 _HEADER = struct.Struct("<I")

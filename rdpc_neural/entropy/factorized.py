@@ -40,7 +40,7 @@ import torch
 from numpy.typing import NDArray
 from torch import nn
 
-from .coder import ChunkDecoder, ChunkedStream, ChunkEncoder, chunk_slices
+from .coder import ChunkDecoder, ChunkedStream, ChunkEncoder, decode_chunks, encode_chunks
 from .likelihood import (
     bound_likelihood,
     likelihood_bits,
@@ -230,14 +230,14 @@ class FactorizedPrior(nn.Module):
         return self._tables
 
     def get_extra_state(self) -> dict[str, Any]:
-        """Coding tables travel with ``state_dict`` so a decoder uses exactly the encoder's."""
+        """The integer coding tables travel with ``state_dict``, so a decoder uses exactly
+        the encoder's (no float recomputation on the decoding machine)."""
         if self._tables is None:
             return {}
-        t = self._tables
+        state = self._tables.state()
         return {
-            "lower": torch.from_numpy(t.lower.copy()),
-            "escape": torch.from_numpy(t.escape),
-            "pmfs": [torch.from_numpy(p) for p in t.pmfs],
+            "lower": torch.from_numpy(state["lower"]),
+            "counts": [torch.from_numpy(c) for c in state["counts"]],
             "fingerprint": self._fingerprint,
         }
 
@@ -245,10 +245,23 @@ class FactorizedPrior(nn.Module):
         if not state:
             self._tables, self._fingerprint = None, ""
             return
-        self._tables = IntegerTables(
-            state["lower"].numpy(), [p.numpy() for p in state["pmfs"]], state["escape"].numpy()
-        )
+        if "counts" in state:
+            self._tables = IntegerTables.from_state(
+                {"lower": state["lower"].numpy(), "counts": [c.numpy() for c in state["counts"]]}
+            )
+        else:  # checkpoints written before the integer tables: float pmfs, quantized here
+            self._tables = IntegerTables(
+                state["lower"].numpy(), [p.numpy() for p in state["pmfs"]], state["escape"].numpy()
+            )
         self._fingerprint = str(state["fingerprint"])
+
+    def tables_digest(self) -> str:
+        """SHA-256 (hex) of the integer coding tables."""
+        return self.tables.digest()
+
+    def dequantize(self, symbols: NDArray[np.integer]) -> torch.Tensor:
+        """The latents ``y_hat`` of integer symbols ``(items, C)`` (float32)."""
+        return torch.from_numpy(np.asarray(symbols).astype(np.float32))
 
     def symbols(self, y: torch.Tensor) -> NDArray[np.int64]:
         """Integer symbols ``round(y)`` that :meth:`compress` codes, shape ``(items, C)``."""
@@ -287,27 +300,15 @@ class FactorizedPrior(nn.Module):
         With ``check`` every chunk is decoded and compared (``RuntimeError`` if it differs).
         """
         symbols = self.symbols(y)
-        chunks = []
-        for part in chunk_slices(len(symbols), chunk_items):
-            enc = ChunkEncoder()
-            self.encode_symbols(enc, symbols[part])
-            chunks.append(enc.finish())
-        stream = ChunkedStream(
-            tuple(chunks), tuple(p.stop - p.start for p in chunk_slices(len(symbols), chunk_items))
-        )
+        stream = encode_chunks(self.encode_symbols, symbols, chunk_items)
         if check and not np.array_equal(self.decompress_symbols(stream), symbols):
             raise RuntimeError("FactorizedPrior stream did not decode to its symbols")
         return stream
 
     def decompress_symbols(self, stream: ChunkedStream) -> NDArray[np.int64]:
         """Integer symbols ``(items, C)`` of a :meth:`compress` stream."""
-        parts = []
-        for words, items in zip(stream.chunks, stream.items, strict=True):
-            dec = ChunkDecoder(words)
-            parts.append(self.decode_symbols(dec, items))
-            dec.finish()
-        return np.concatenate(parts) if parts else np.zeros((0, self.channels), dtype=np.int64)
+        return decode_chunks(self.decode_symbols, stream, self.channels)
 
     def decompress(self, stream: ChunkedStream) -> torch.Tensor:
         """Dequantized latents (float32) of a :meth:`compress` stream."""
-        return torch.from_numpy(self.decompress_symbols(stream).astype(np.float32))
+        return self.dequantize(self.decompress_symbols(stream))

@@ -19,6 +19,10 @@ a hyperprior, :mod:`rdpc_neural.entropy.hyperprior`). Its integer symbol is
   the constructor arguments only. Rounding a scale up to the table costs at most
   :math:`\mathrm{KL}(N(0,\sigma^2) \| N(0, s^2))` nats per symbol; with the default 128
   levels (ratio 1.063 between neighbours) that is below 0.006 bit.
+* Portability: the tables are computed once with ``erfc`` (whose last bits may differ
+  between platforms), quantized to integers
+  (:class:`~rdpc_neural.entropy.tables.IntegerTables`) and stored in ``state_dict``; a model
+  loaded from a state dict codes with those integers and never recomputes them.
 
 References
 ----------
@@ -31,6 +35,7 @@ References
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 import torch
@@ -153,10 +158,30 @@ class GaussianConditional(nn.Module):
 
     @property
     def tables(self) -> IntegerTables:
-        """The coding tables (built on first use; they depend on the constructor only)."""
+        """The coding tables (built on first use from the constructor's constants, or loaded
+        from a state dict as integers)."""
         if self._tables is None:
             return self.update()
         return self._tables
+
+    def get_extra_state(self) -> dict[str, Any]:
+        """The integer tables travel with ``state_dict``: a decoder loading them codes exactly
+        as the encoder did, whatever its ``erfc`` gives (module notes)."""
+        state = self.tables.state()
+        return {
+            "lower": torch.from_numpy(state["lower"]),
+            "counts": [torch.from_numpy(c) for c in state["counts"]],
+        }
+
+    def set_extra_state(self, state: dict[str, Any]) -> None:
+        self._tables = IntegerTables.from_state(
+            {"lower": state["lower"].numpy(), "counts": [c.numpy() for c in state["counts"]]}
+        )
+        if len(self._tables) != self.scale_levels:
+            raise ValueError(
+                f"`state` holds {len(self._tables)} Gaussian tables; this model has "
+                f"{self.scale_levels} scale levels."
+            )
 
     def scale_index(self, scale: torch.Tensor) -> NDArray[np.int64]:
         """Table index of each scale: the smallest table scale >= it (flattened)."""

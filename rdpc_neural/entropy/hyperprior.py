@@ -13,11 +13,12 @@ only then reads ``y``'s symbols; :meth:`MeanScaleHyperprior.compress` writes the
 order in each chunk, and computes ``h_s`` chunk by chunk exactly as the decoder does, so that
 both sides select identical tables.
 
-Decoding needs ``h_s(z_hat)`` to give bit-identical means and table indices on both sides:
+Decoding needs ``h_s(z_hat)`` to give bit-identical table indices on both sides:
 guaranteed on one machine and torch build (the round-trip check tests it), not across CPUs
 whose float kernels differ (a known limit of learned hyperpriors; integer networks remove
-it). The factorized prior's tables travel in ``state_dict``; the Gaussian tables are rebuilt
-from the constructor's constants.
+it). Dataset files therefore carry a checksum of each chunk's decoded symbols, so such a
+mismatch is reported instead of decoded into garbage. Both models' integer coding tables
+travel in ``state_dict`` (never recomputed from floats by a decoder).
 
 References
 ----------
@@ -34,7 +35,7 @@ import torch
 from numpy.typing import NDArray
 from torch import nn
 
-from .coder import ChunkDecoder, ChunkedStream, ChunkEncoder, chunk_slices
+from .coder import ChunkDecoder, ChunkedStream, ChunkEncoder, decode_chunks, encode_chunks
 from .factorized import DEFAULT_TAIL_MASS, FactorizedPrior
 from .gaussian import GaussianConditional
 from .likelihood import likelihood_bits, quantize, resolve_mode
@@ -145,26 +146,63 @@ class MeanScaleHyperprior(nn.Module):
         mean, scale = self.mean_scale(torch.from_numpy(z_symbols.astype(np.float32)))
         return mean, self.conditional.scale_index(scale)
 
+    # One row of symbols per item: the side information's ``z`` symbols, then the residuals
+    # ``k = round(y - mu)`` of ``y``; a decoder reads ``z`` first and derives ``mu`` and the
+    # tables of ``k`` from it, item by item, so any run of items decodes on its own.
     @torch.no_grad()
-    def _chunk_symbols(self, y: torch.Tensor) -> dict[str, NDArray[np.int64]]:
-        """What one chunk codes: ``z`` symbols, ``y`` symbols (flattened) and their tables."""
+    def symbols(self, y: torch.Tensor) -> NDArray[np.int64]:
+        """Integer symbols ``[z | k]`` of `y`, shape ``(items, hyper_channels + channels)``."""
+        self._check_latents(y)
         z_symbols = self.z_prior.symbols(self.hyper_encoder(y))
-        mean, index = self._side(z_symbols)
-        y_symbols = quantize(y, "symbols", mean).numpy().reshape(-1)
-        return {"z": z_symbols, "y": y_symbols, "index": index}
+        mean, _ = self._side(z_symbols)
+        k = quantize(y, "symbols", mean).numpy()
+        return np.concatenate([z_symbols, k], axis=1)
+
+    def _split(self, symbols: NDArray[np.integer]) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+        s = np.asarray(symbols, dtype=np.int64)
+        width = self.hyper_channels + self.channels
+        if s.ndim != 2 or s.shape[1] != width:
+            raise ValueError(f"`symbols` must have shape (items, {width}); got {s.shape}.")
+        return s[:, : self.hyper_channels], s[:, self.hyper_channels :]
+
+    def coding_likelihoods(self, symbols: NDArray[np.integer]) -> NDArray[np.float64]:
+        """Coding-model probability of each symbol of :meth:`symbols` (same shape)."""
+        z, k = self._split(symbols)
+        _, index = self._side(z)
+        lik_y = self.conditional.coding_likelihoods(k, index).reshape(k.shape)
+        return np.concatenate([self.z_prior.coding_likelihoods(z), lik_y], axis=1)
+
+    def encode_symbols(self, encoder: ChunkEncoder, symbols: NDArray[np.integer]) -> None:
+        """Record the symbols of a run of items on `encoder`: ``z`` first, then ``k``."""
+        z, k = self._split(symbols)
+        _, index = self._side(z)
+        self.z_prior.encode_symbols(encoder, z)
+        self.conditional.encode_symbols(encoder, k.reshape(-1), index)
+
+    def decode_symbols(self, decoder: ChunkDecoder, items: int) -> NDArray[np.int64]:
+        """Inverse of :meth:`encode_symbols`."""
+        z = self.z_prior.decode_symbols(decoder, items)
+        _, index = self._side(z)
+        k = self.conditional.decode_symbols(decoder, index).reshape(items, self.channels)
+        return np.concatenate([z, k], axis=1)
+
+    @torch.no_grad()
+    def dequantize(self, symbols: NDArray[np.integer]) -> torch.Tensor:
+        """The latents ``y_hat = k + mu(z)`` (float32) of :meth:`symbols`."""
+        z, k = self._split(symbols)
+        mean, _ = self._side(z)
+        return torch.from_numpy(k.astype(np.float32)) + mean
+
+    def tables_digest(self) -> str:
+        """SHA-256 (hex) of both integer coding tables."""
+        return self.z_prior.tables.digest() + self.conditional.tables.digest()
 
     def estimate_bits(self, y: torch.Tensor, *, chunk_items: int = 4096) -> NDArray[np.float64]:
-        """Coding-model information content per item (``z`` and ``y``), in bits, for the
-        symbols :meth:`compress` codes with the same `chunk_items`."""
-        self._check_latents(y)
-        out = []
-        for part in chunk_slices(len(y), chunk_items):
-            sym = self._chunk_symbols(y[part])
-            lik_z = self.z_prior.coding_likelihoods(sym["z"])
-            lik_y = self.conditional.coding_likelihoods(sym["y"], sym["index"])
-            lik = np.concatenate([lik_z, lik_y.reshape(len(lik_z), -1)], axis=1)
-            out.append(likelihood_bits(torch.from_numpy(lik)).numpy())
-        return np.concatenate(out) if out else np.zeros(0)
+        """Coding-model information content per item (``z`` and ``y``), in bits, of the
+        symbols :meth:`compress` codes (`chunk_items` is accepted for symmetry; the symbols
+        of an item do not depend on its chunk)."""
+        lik = self.coding_likelihoods(self.symbols(y))
+        return likelihood_bits(torch.from_numpy(lik)).numpy()
 
     def compress(
         self, y: torch.Tensor, *, chunk_items: int = 4096, check: bool = False
@@ -174,45 +212,19 @@ class MeanScaleHyperprior(nn.Module):
         With ``check`` the stream is decoded and compared with the encoder's symbols
         (``RuntimeError`` if it differs).
         """
-        self._check_latents(y)
-        parts = chunk_slices(len(y), chunk_items)
-        chunks, y_symbols = [], []
-        for part in parts:
-            sym = self._chunk_symbols(y[part])
-            enc = ChunkEncoder()
-            self.z_prior.encode_symbols(enc, sym["z"])
-            self.conditional.encode_symbols(enc, sym["y"], sym["index"])
-            chunks.append(enc.finish())
-            y_symbols.append(sym["y"])
-        stream = ChunkedStream(tuple(chunks), tuple(p.stop - p.start for p in parts))
-        if check:
-            decoded = self.decompress_symbols(stream)
-            if not np.array_equal(decoded.reshape(-1), np.concatenate(y_symbols)):
-                raise RuntimeError("MeanScaleHyperprior stream did not decode to its symbols")
+        symbols = self.symbols(y)
+        stream = encode_chunks(self.encode_symbols, symbols, chunk_items)
+        if check and not np.array_equal(self._decode_all(stream), symbols):
+            raise RuntimeError("MeanScaleHyperprior stream did not decode to its symbols")
         return stream
 
-    @torch.no_grad()
-    def _decode_chunk(
-        self, words: NDArray[np.uint32], items: int
-    ) -> tuple[NDArray[np.int64], torch.Tensor]:
-        dec = ChunkDecoder(words)
-        z_symbols = self.z_prior.decode_symbols(dec, items)
-        mean, index = self._side(z_symbols)
-        y_symbols = self.conditional.decode_symbols(dec, index).reshape(items, self.channels)
-        dec.finish()
-        return y_symbols, mean
+    def _decode_all(self, stream: ChunkedStream) -> NDArray[np.int64]:
+        return decode_chunks(self.decode_symbols, stream, self.hyper_channels + self.channels)
 
     def decompress_symbols(self, stream: ChunkedStream) -> NDArray[np.int64]:
         """Integer symbols ``round(y - mu)`` of a :meth:`compress` stream, ``(items, C)``."""
-        parts = [
-            self._decode_chunk(w, n)[0] for w, n in zip(stream.chunks, stream.items, strict=True)
-        ]
-        return np.concatenate(parts) if parts else np.zeros((0, self.channels), dtype=np.int64)
+        return self._decode_all(stream)[:, self.hyper_channels :]
 
     def decompress(self, stream: ChunkedStream) -> torch.Tensor:
         """Dequantized latents ``k + mu`` (float32) of a :meth:`compress` stream."""
-        parts = []
-        for words, items in zip(stream.chunks, stream.items, strict=True):
-            y_symbols, mean = self._decode_chunk(words, items)
-            parts.append(torch.from_numpy(y_symbols.astype(np.float32)) + mean)
-        return torch.cat(parts) if parts else torch.zeros(0, self.channels)
+        return self.dequantize(self._decode_all(stream))

@@ -16,6 +16,15 @@ and these sum to ``e_t`` over all ``|m| < 2^{31} - 1`` on both sides (32 values 
 side, each with ``2^g`` values of ``2^{-(6+g)}``), so the alphabet including every escaped
 value is exactly normalized.
 
+The coder never sees the float probabilities: each table is quantized once, when it is
+built, to integer frequencies ``counts[t]`` summing to :math:`2^{24}` (every entry >= 1, the
+escape >= :data:`ESCAPE_FLOOR`), and those integers are what the coder uses (exactly, on
+every machine: :meth:`~rdpc_neural.entropy.coder.CategoricalTables.from_counts`), what
+:meth:`IntegerTables.probabilities` reports (so an estimated rate is the rate of the code
+actually written) and what a model stores (:meth:`IntegerTables.state`). A decoder that loads
+the stored integers decodes a stream bit-identically on any platform, whatever its float
+functions (``erfc``, ``exp``) would have given.
+
 References
 ----------
 .. [1] P. Elias, "Universal codeword sets and representations of the integers", IEEE Trans.
@@ -24,14 +33,16 @@ References
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from .coder import CategoricalTables, ChunkDecoder, ChunkEncoder
+from .coder import PRECISION, CategoricalTables, ChunkDecoder, ChunkEncoder
 
-__all__ = ["IntegerTables", "ESCAPE_FLOOR", "MAX_EXCESS"]
+__all__ = ["IntegerTables", "ESCAPE_FLOOR", "MAX_EXCESS", "quantize_counts"]
 
 ESCAPE_FLOOR = 2.0**-16
 r"""Smallest escape probability. The coder quantizes probabilities to multiples of
@@ -42,8 +53,28 @@ symbols at most :math:`2^{-16}/\ln 2 \approx 2 \cdot 10^{-5}` bit each."""
 MAX_EXCESS = 2**31 - 2
 """Largest escapable excess ``m`` beyond a support edge (``m + 1 < 2^31``)."""
 
+_TOTAL = 1 << PRECISION
 _GAMMA_SIZE = 32  # values of g
 _PIECE = 16  # payload bits per uniform symbol
+
+
+def quantize_counts(pmf: NDArray[np.float64], escape: float) -> NDArray[np.int64]:
+    """Integer frequencies ``[pmf..., escape]`` summing to ``2**PRECISION``: the escape gets
+    ``max(round(escape 2^24), 2^24 ESCAPE_FLOOR)``, every pmf entry one unit plus its share of
+    the rest, rounded down, and the leftover units go to the largest remainders (ties to
+    the lower index), so the counts are within one unit of the scaled probabilities.
+
+    >>> quantize_counts(np.array([0.5, 0.25, 0.25]), 0.0).tolist()
+    [8388480, 4194240, 4194240, 256]
+    """
+    esc = max(int(round(escape * _TOTAL)), int(ESCAPE_FLOOR * _TOTAL))
+    free = _TOTAL - esc - pmf.size
+    total = pmf.sum()
+    share = pmf / total * free if total > 0 else np.full(pmf.size, free / pmf.size)
+    base = np.floor(share).astype(np.int64)
+    left = free - int(base.sum())
+    base[np.argsort(-(share - base), kind="stable")[:left]] += 1
+    return np.append(base + 1, esc)
 
 
 class IntegerTables:
@@ -87,12 +118,43 @@ class IntegerTables:
                 )
         esc = np.maximum(esc, ESCAPE_FLOOR)
         self.pmfs = tuple(p * ((1.0 - e) / p.sum()) for p, e in zip(tables, esc, strict=True))
-        self.lower = lo
         self.escape = esc
-        self.widths = np.array([p.size for p in self.pmfs], dtype=np.int64)
-        self.coder_tables = CategoricalTables(
-            [np.append(p, e) for p, e in zip(self.pmfs, esc, strict=True)]
-        )
+        self._set_counts(lo, [quantize_counts(p, e) for p, e in zip(self.pmfs, esc, strict=True)])
+
+    def _set_counts(self, lower: NDArray[np.int64], counts: Sequence[NDArray[np.int64]]) -> None:
+        self.lower = lower
+        self.counts = tuple(np.asarray(c, dtype=np.int64) for c in counts)
+        self.widths = np.array([c.size - 1 for c in self.counts], dtype=np.int64)
+        self.coder_tables = CategoricalTables.from_counts(self.counts)
+        self._coding_pmfs = tuple(c[:-1] / _TOTAL for c in self.counts)
+        self._coding_escape = np.array([c[-1] / _TOTAL for c in self.counts])
+
+    @classmethod
+    def from_state(cls, state: dict[str, Any]) -> IntegerTables:
+        """Tables from :meth:`state` (exact: no float computation on the way)."""
+        out = cls.__new__(cls)
+        lower = np.asarray(state["lower"], dtype=np.int64)
+        counts = [np.asarray(c, dtype=np.int64) for c in state["counts"]]
+        if lower.shape != (len(counts),) or any(c.size < 2 for c in counts):
+            raise ValueError(
+                f"`state` must hold one `lower` per table and tables of >= 2 counts; got "
+                f"{lower.shape} and {len(counts)} tables."
+            )
+        out._set_counts(lower, counts)  # checks every table's counts
+        out.pmfs, out.escape = out._coding_pmfs, out._coding_escape
+        return out
+
+    def state(self) -> dict[str, Any]:
+        """The integer tables: ``lower`` (T,) and ``counts`` (T arrays, escape last)."""
+        return {"lower": self.lower.copy(), "counts": [c.copy() for c in self.counts]}
+
+    def digest(self) -> str:
+        """SHA-256 (hex) of the integer tables: equal digests code identically."""
+        h = hashlib.sha256(self.lower.astype("<i8").tobytes())
+        for c in self.counts:
+            h.update(np.int64(c.size).astype("<i8").tobytes())
+            h.update(c.astype("<i8").tobytes())
+        return h.hexdigest()
 
     def __len__(self) -> int:
         return int(self.lower.size)
@@ -115,16 +177,17 @@ class IntegerTables:
         return v, idx, offset, below, above, excess
 
     def probabilities(self, values: ArrayLike, table_index: ArrayLike) -> NDArray[np.float64]:
-        """Coding probability of each value under its table, escapes included (module notes)."""
+        """Coding probability of each value under its table (the integer counts over
+        ``2**PRECISION``), escapes included (module notes)."""
         _, idx, offset, below, above, excess = self._checked(values, table_index)
         inside = ~(below | above)
         out = np.empty(offset.shape, dtype=np.float64)
         for t in np.unique(idx[inside]):
             sel = inside & (idx == t)
-            out[sel] = self.pmfs[t][offset[sel]]
+            out[sel] = self._coding_pmfs[t][offset[sel]]
         esc = ~inside
         gamma = np.floor(np.log2(excess[esc] + 1.0))
-        out[esc] = self.escape[idx[esc]] * np.exp2(-(6.0 + gamma))
+        out[esc] = self._coding_escape[idx[esc]] * np.exp2(-(6.0 + gamma))
         return out
 
     def encode(self, encoder: ChunkEncoder, values: ArrayLike, table_index: ArrayLike) -> None:
