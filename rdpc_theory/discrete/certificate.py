@@ -184,7 +184,8 @@ def min_reduced_cost(
     Notes
     -----
     For :math:`\mu_C = 0` the minimum is :math:`-\log\sum_x e^{-a_x}` (Gibbs), exactly.
-    Otherwise the simplex is cut into sub-simplices T (longest-edge bisection) and each
+    Otherwise the simplex is cut into sub-simplices T (bisection of the longest edge in the
+    chi-square metric at the centroid, :math:`\sum_x (u_x - v_x)^2 / c_x`) and each
     gets the lower bound
 
     .. math::
@@ -246,10 +247,10 @@ def min_reduced_cost(
         if nodes >= max_nodes:
             certified = min(certified, float(lb[~done].min()))
             break
-        # Longest-edge bisection of every remaining simplex.
+        # Bisect every remaining simplex along its longest edge.
         diff = V[:, pa, :] - V[:, pb, :]
         # Edge length in the Fisher metric at the centroid (chi-square): the Gibbs bound
-        # loses KL(q || c), about half of it, so near the boundary edges across small
+        # loses KL(q || c) ~ chi^2(q, c) / 2, so near the boundary edges across small
         # coordinates are cut first.
         cen = np.maximum(V.mean(axis=1), 1e-300)[:, None, :]
         e = np.argmax((diff * diff / cen).sum(axis=2), axis=1)
@@ -538,10 +539,15 @@ def posterior_lower_bound(
         mu_c = max(-float(y_ub[1 if has_d else 0]), 0.0)
         last_mu_c = mu_c
         pi = -np.asarray(res.eqlin.marginals[n:], dtype=np.float64) if has_p else np.zeros(m)
-        dual = h_x + float(lam @ p) - mu_d * (D if has_d else 0.0) - mu_c * C
+        # The dual value is a sum of terms of either sign: math.fsum makes it exact up to
+        # one rounding, and `slack` covers the rounding of each term (a few ulps of its
+        # size), so the bound does not depend on a summation order.
+        terms = [h_x, *(lam * p), -mu_d * (D if has_d else 0.0), -mu_c * C]
         if has_p:
             assert p_ball is not None and P is not None
-            dual -= support_function(pi, p_ball, P, "tv")
+            terms.append(-support_function(pi, p_ball, P, "tv"))
+        dual = math.fsum(terms)
+        slack = _ROUNDING * (1.0 + math.fsum(abs(t) for t in terms))
         active = w > 1e-13
         # Columns: stationary points of the reduced cost (DCA) from the active atoms of
         # each letter and from random posteriors; the certified global pricing runs once
@@ -579,7 +585,7 @@ def posterior_lower_bound(
                 m_low = min(m_low, pi[j] + pr.lower)
                 if pi[j] + pr.value < -eps:
                     new.append((j, pr.point))
-            best_lower = max(best_lower, dual + m_low)
+            best_lower = max(best_lower, dual + m_low - slack)
         if relaxed - best_lower <= tol or not new:
             break
         # Stagnation: the master moved by less than tol / 10 over five rounds, so the
