@@ -517,6 +517,13 @@ def test_cli_bad_input(capsys):
         assert code == 2
         err = capsys.readouterr().err
         assert f"`{opt[2:]}` must not be NaN" in err and len(err.strip().splitlines()) == 1
+    # "-inf" is a value, not an option, with or without "=".
+    for args in (["--C", "-inf"], ["--C=-inf"], ["--D", "0.1", "-Infinity"]):
+        code = rdpc_main(
+            ["theory", "solve", "--px", "0.7", "0.3", "--ps-given-x", "1,0;0,1", *args]
+        )
+        err = capsys.readouterr().err
+        assert code == 2 and "must be >= 0; got -inf." in err and len(err.strip().splitlines()) == 1
 
 
 def test_inf_bound_means_no_constraint():
