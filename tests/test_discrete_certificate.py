@@ -17,7 +17,9 @@ from scipy.special import entr
 from rdpc_theory import BinarySource, DiscreteSource
 from rdpc_theory.brute_force import binary_brute_force
 from rdpc_theory.discrete.certificate import (
+    PosteriorBound,
     atom_channel,
+    ball_channel,
     local_minima,
     min_reduced_cost,
     posterior_lower_bound,
@@ -260,6 +262,30 @@ def test_certificate_is_below_the_rate_of_every_feasible_channel():
     Q = atom_channel(bound, src.p_x, src.distortion, spread=True)
     assert np.allclose(Q.sum(axis=1), 1.0)
     assert bound.relaxed - bound.lower <= 1e-7
+
+
+def test_ball_channel_spreads_posteriors_over_letters_within_the_ball():
+    # Three posteriors on four letters, labelled so that the output law is far from p:
+    # posterior k must take several letters (weights in proportion to p) to meet TV 0.05.
+    Qs = np.array([[0.97, 0.01, 0.01, 0.01], [0.01, 0.6, 0.3, 0.09], [0.01, 0.09, 0.2, 0.7]])
+    w = np.array([0.1, 0.6, 0.3])
+    p = w @ Qs
+    W = np.array([[0.9, 0.1], [0.2, 0.8], [0.5, 0.5], [0.3, 0.7]])
+    bound = PosteriorBound(0.0, 0.0, np.array([0, 0, 1]), Qs, w, True, 1, 1)
+    Q = ball_channel(bound, p, np.zeros((4, 4)), W, p, 0.05)
+    assert Q is not None and np.allclose(Q.sum(axis=1), 1.0)
+    r = p @ Q
+    assert 0.5 * np.abs(r - p).sum() <= 0.05 + 1e-12
+    # Every posterior is kept, so I and H(S|Xhat) are those of the mixture of atoms.
+    h = lambda v: float(entr(v).sum())  # noqa: E731
+    i_atoms = h(p) - sum(wk * h(q) for wk, q in zip(w, Qs, strict=True))
+    hs_atoms = sum(wk * h(q @ W) for wk, q in zip(w, Qs, strict=True))
+    J = p[:, None] * Q
+    post = [J[:, j] / r[j] for j in range(4) if r[j] > 0]
+    i_q = h(p) - sum(r[j] * h(J[:, j] / r[j]) for j in range(4) if r[j] > 0)
+    hs_q = sum(r[j] * h(J[:, j] / r[j] @ W) for j in range(4) if r[j] > 0)
+    assert abs(i_q - i_atoms) < 1e-12 and abs(hs_q - hs_atoms) < 1e-12
+    assert len(post) == 4
 
 
 def test_converged_means_certified():

@@ -560,7 +560,10 @@ class DiscreteSource:
         converged = np.zeros(Db.shape, dtype=bool)
         n_iter = np.zeros(Db.shape, dtype=np.int64)
         prev: FloatArray | None = None
-        state: dict[Any, Any] = {}  # warm starts along this sweep only
+        # Warm starts along this sweep only; R(D) solutions are kept for the bounds D that
+        # come again (a surface over C x D), not along a curve.
+        values, counts = np.unique(Db[np.isfinite(Db)], return_counts=True)
+        state: dict[Any, Any] = {"rd_repeated": frozenset(values[counts > 1].tolist())}
         for idx in np.ndindex(Db.shape):
             res = self._solve(
                 None if math.isinf(Db[idx]) else float(Db[idx]),
