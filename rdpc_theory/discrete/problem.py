@@ -698,22 +698,36 @@ class Problem:
         e_lo, e_hi = expected_cost(self.p, Q_lo, finite), expected_cost(self.p, Q_hi, finite)
         if e_hi > C:
             return None
-        for _ in range(30):
-            # Mixing the two bracketing channels costs at most about
-            # (gamma gap) x (cross-entropy gap) in rate: stop when that is below tol.
-            if e_lo <= C or (math.isfinite(e_lo) and (hi_g - lo_g) * (e_lo - e_hi) <= tol):
-                break
-            if math.isfinite(e_lo):
-                g = lo_g + (e_lo - C) / (e_lo - e_hi) * (hi_g - lo_g)
-                g = min(max(g, lo_g + 0.05 * (hi_g - lo_g)), hi_g - 0.05 * (hi_g - lo_g))
-            else:
-                g = 0.5 * (lo_g + hi_g)
-            Q_g = at_gamma(g)
-            e_g = expected_cost(self.p, Q_g, finite)
-            if e_g > C:
-                lo_g, Q_lo, e_lo = g, Q_g, e_g
-            else:
-                hi_g, Q_hi, e_hi = g, Q_g, e_g
+        if e_lo > C and not (math.isfinite(e_lo) and (hi_g - lo_g) * (e_lo - e_hi) <= tol):
+            # E ell decreases in gamma: brentq finds E ell = C in [lo_g, hi_g]; every point
+            # it evaluates narrows the bracket kept here (channels on both sides), which is
+            # what the mixture below needs.  Mixing the two bracketing channels costs at
+            # most about (gamma gap) x (cross-entropy gap) in rate: below tol, it stops.
+            known = {lo_g: e_lo, hi_g: e_hi}  # the ends, solved already
+
+            def excess(g: float) -> float:
+                nonlocal lo_g, hi_g, Q_lo, Q_hi, e_lo, e_hi
+                if g in known:
+                    return min(known[g] - C, 1e300)
+                Q_g = at_gamma(g)
+                e_g = expected_cost(self.p, Q_g, finite)
+                if e_g > C:
+                    lo_g, Q_lo, e_lo = g, Q_g, e_g
+                else:
+                    hi_g, Q_hi, e_hi = g, Q_g, e_g
+                if math.isfinite(e_lo) and (hi_g - lo_g) * (e_lo - e_hi) <= tol:
+                    return 0.0  # the bracket is fine enough: stop brentq here
+                return min(e_g - C, 1e300)  # brentq needs finite values (E ell may be inf)
+
+            brentq(
+                excess,
+                lo_g,
+                hi_g,
+                xtol=1e-15,
+                maxiter=30,
+                full_output=True,
+                disp=False,
+            )
         state["gamma"] = hi_g
         self.warm["both_warm"] = state
         if not math.isfinite(e_lo) or e_lo <= C:
