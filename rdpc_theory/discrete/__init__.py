@@ -8,7 +8,7 @@ discretizers), :mod:`~rdpc_theory.discrete.validation` (input checks),
 :math:`H(S\\mid\\hat X) \\le C` binds).
 """
 
-from .results import RDPCCurve, RDPCResult
+from .results import DistortionRange, RDPCCurve, RDPCResult
 from .source import METHODS, DiscreteSource
 
-__all__ = ["DiscreteSource", "RDPCResult", "RDPCCurve", "METHODS"]
+__all__ = ["DiscreteSource", "RDPCResult", "RDPCCurve", "DistortionRange", "METHODS"]

@@ -547,8 +547,9 @@ class Problem:
             # Lagrangian points at increasing gamma, from the convex channel's slope.
             beta = float(self.warm.get("rd_beta", 1.0)) if math.isfinite(D) else 0.0
             for gamma in (1.5, 3.0, 6.0):
-                Q, it, _ = self.lagrangian(beta, gamma, Qc, 1e-9, max_iter=100)
-                n_iter += it
+                local = self.lagrangian(beta, gamma, Qc, 1e-9, max_iter=100)
+                Q = local.channel
+                n_iter += local.n_iter
                 if (
                     conditional_entropy(self.p, Q, self.W) <= C
                     and expected_cost(self.p, Q, self.d) <= d_eff
@@ -737,7 +738,9 @@ class Problem:
 
     def lagrangian(
         self, beta: float, gamma: float, Q0: FloatArray | None, tol: float, max_iter: int = 500
-    ) -> tuple[FloatArray, int, bool]:
+    ) -> ba.LocalSolution:
+        """A stationary point of I + beta E d + gamma H(S|Xhat) from `Q0` (the R(D) channel at
+        slope beta, slightly mixed, when None)."""
         if Q0 is None:
             sol = ba.slope_solve(self.p, ba.combined_cost(self.d, beta), tol=1e-10)
             Q0 = 0.99 * sol.channel + 0.01 / self.shape[1]
@@ -754,4 +757,4 @@ class Problem:
             tol=tol,
             max_iter=max_iter,
         )
-        return local.channel, local.n_iter, local.converged
+        return local

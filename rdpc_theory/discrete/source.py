@@ -63,7 +63,7 @@ from .._channel import (
 from .._validation import as_float_array, check_choice, check_interval, check_scalar
 from ..units import log_base
 from .problem import Outcome, Problem
-from .results import RDPCCurve, RDPCResult
+from .results import DistortionRange, RDPCCurve, RDPCResult
 from .validation import check_distribution, optional_bound
 
 __all__ = ["DiscreteSource", "RDPCResult", "RDPCCurve", "METHODS"]
@@ -246,11 +246,18 @@ class DiscreteSource:
         """:math:`H(S \\mid X)` in `base` units: no channel reaches a smaller C."""
         return float(self.p_x @ entr(self.p_s_given_x).sum(axis=1)) / log_base(base)
 
-    def distortion_range(self) -> tuple[float, float]:
-        r"""(D_min, D_max): R(D) is ``inf`` below :math:`D_{\min} = E\min_{\hat x} d` and 0 from
-        :math:`D_{\max} = \min_{\hat x} E\,d(X, \hat x)` on."""
+    def distortion_range(self) -> DistortionRange:
+        r"""The distortions where R(D) is finite and positive: R(D) is ``inf`` below
+        :math:`D_{\min} = E\min_{\hat x} d` and 0 from :math:`D_{\max} = \min_{\hat x}
+        E\,d(X, \hat x)` on (units of the distortion matrix).
+
+        Examples
+        --------
+        >>> DiscreteSource.from_binary(0.3, 0.1).distortion_range()
+        DistortionRange(minimum=0.0, maximum=0.3)
+        """
         d = self.distortion
-        return float(self.p_x @ d.min(axis=1)), float((self.p_x @ d).min())
+        return DistortionRange(float(self.p_x @ d.min(axis=1)), float((self.p_x @ d).min()))
 
     def evaluate(
         self, channel: ArrayLike, *, perception: str = "tv", base: float = 2
@@ -474,7 +481,8 @@ class DiscreteSource:
                     f"`channel0` must have shape {self.distortion.shape}; got {Q0.shape}."
                 )
             Q0 = Q0[problem.support]
-        Q, n_iter, converged = problem.lagrangian(beta, gamma, Q0, tol)
+        local = problem.lagrangian(beta, gamma, Q0, tol)
+        Q, n_iter, converged = local.channel, local.n_iter, local.converged
         rate = mutual_information(problem.p, Q)
         # Data processing: any channel with H(S|Xhat) <= H achieved has rate >= H(S) - H.
         h_s = float(entr(problem.p @ problem.W).sum())
