@@ -51,7 +51,6 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy.special import entr
-from scipy.stats import norm
 
 from .._channel import (
     PERCEPTIONS,
@@ -60,11 +59,12 @@ from .._channel import (
     mutual_information,
     perception_value,
 )
-from .._validation import as_float_array, check_choice, check_interval, check_scalar
+from .._validation import check_choice, check_interval, check_scalar
 from ..units import log_base
+from .discretize import gaussian_grid
 from .problem import Outcome, Problem
 from .results import DistortionRange, RDPCCurve, RDPCResult
-from .validation import check_distribution, optional_bound
+from .validation import check_distribution, distortion_matrix, optional_bound
 
 __all__ = ["DiscreteSource", "RDPCResult", "RDPCCurve", "METHODS"]
 
@@ -128,32 +128,11 @@ class DiscreteSource:
                 f"`p_s_given_x` must have shape ({n}, |S|) (one row per letter of X); "
                 f"got shape {W.shape}."
             )
-        d = self._resolve_distortion(distortion, n)
+        d = distortion_matrix(distortion, n)
         for name, arr in (("p_x", p), ("p_s_given_x", W), ("distortion", d)):
             arr.flags.writeable = False
             object.__setattr__(self, name, arr)
         object.__setattr__(self, "_programs", {})
-
-    @staticmethod
-    def _resolve_distortion(value: Any, n: int) -> FloatArray:
-        if isinstance(value, str):
-            kind = check_choice("distortion", value, ("hamming", "squared"))
-            idx = np.arange(n, dtype=np.float64)
-            if kind == "hamming":
-                out: FloatArray = 1.0 - np.eye(n)
-                return out
-            return (idx[:, None] - idx[None, :]) ** 2
-        d = as_float_array("distortion", value)
-        if d.ndim != 2 or d.shape[0] != n or d.shape[1] == 0:
-            raise ValueError(
-                f"`distortion` must have shape ({n}, |Xhat|) (one row per letter of X); "
-                f"got shape {d.shape}."
-            )
-        if not np.all(np.isfinite(d)):
-            raise ValueError(f"`distortion` must be finite; got {d[~np.isfinite(d)].flat[0]:g}.")
-        if (d < 0).any():
-            raise ValueError(f"`distortion` must have entries >= 0; got {d[d < 0].flat[0]:g}.")
-        return d.copy()
 
     # -- constructors --------------------------------------------------------------------
 
@@ -191,34 +170,7 @@ class DiscreteSource:
         >>> src.p_x.shape, src.p_s_given_x.shape
         ((16,), (16, 16))
         """
-        vx = check_scalar("var_x", var_x, 0.0, math.inf, low_open=True)
-        vs = check_scalar("var_s", var_s, 0.0, math.inf, low_open=True)
-        theta = check_scalar("cov", cov)
-        if theta**2 > vx * vs * (1 + 1e-12):
-            raise ValueError(f"`cov` must satisfy |cov| <= sqrt(var_x * var_s); got {theta:g}.")
-        n = int(check_scalar("n", n, 1.0))
-        n_s = n if n_s is None else int(check_scalar("n_s", n_s, 1.0))
-        sx = math.sqrt(vx)
-        half = (math.sqrt(2.0 * math.log(max(n, 2))) + 1.0) * sx
-        edges = np.linspace(-half, half, n + 1)
-        edges[0], edges[-1] = -np.inf, np.inf
-        z = edges / sx
-        mass = np.diff(norm.cdf(z))
-        # Conditional mean of a normal on (a, b): sx * (phi(a) - phi(b)) / (Phi(b) - Phi(a)).
-        x = sx * (norm.pdf(z[:-1]) - norm.pdf(z[1:])) / mass
-        var_cond = max(vs - theta**2 / vx, 0.0)
-        ss = math.sqrt(vs)
-        half_s = (math.sqrt(2.0 * math.log(max(n_s, 2))) + 1.0) * ss
-        edges_s = np.linspace(-half_s, half_s, n_s + 1)
-        edges_s[0], edges_s[-1] = -np.inf, np.inf
-        mean_s = theta / vx * x
-        if var_cond > 0:
-            cdf = norm.cdf((edges_s[None, :] - mean_s[:, None]) / math.sqrt(var_cond))
-        else:
-            cdf = (edges_s[None, :] >= mean_s[:, None]).astype(np.float64)
-        W = np.diff(cdf, axis=1)
-        W = W / W.sum(axis=1, keepdims=True)
-        return cls(mass / mass.sum(), W, (x[:, None] - x[None, :]) ** 2)
+        return cls(*gaussian_grid(var_x, var_s, cov, n, n_s))
 
     # -- model quantities ------------------------------------------------------------------
 
