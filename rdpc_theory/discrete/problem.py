@@ -75,9 +75,11 @@ class Problem:
         # result bit for bit.
         self.warm: dict[Any, Any] = {} if warm is None else warm
         self.support = src.p_x > 0
-        self.p = src.p_x[self.support]
-        self.d = src.distortion[self.support]
-        self.W = src.p_s_given_x[self.support]
+        # Views when every letter has mass (indexing would copy an n x n matrix per solve).
+        full = bool(self.support.all())
+        self.p = src.p_x if full else src.p_x[self.support]
+        self.d = src.distortion if full else src.distortion[self.support]
+        self.W = src.p_s_given_x if full else src.p_s_given_x[self.support]
         self.kind = kind
         self.tol = tol
         self.method = method

@@ -457,10 +457,13 @@ class DiscreteSource:
         Q = np.full(self.distortion.shape, np.nan)
         support = self.p_x > 0
         if np.all(np.isfinite(Q_sup)):
-            Q = np.zeros(self.distortion.shape)
-            Q[support] = Q_sup
-            for i in np.flatnonzero(~support):
-                Q[i, int(np.argmin(self.distortion[i]))] = 1.0
+            if support.all():
+                Q = Q_sup  # the solver's own array: no n x n copy
+            else:
+                Q = np.zeros(self.distortion.shape)
+                Q[support] = Q_sup
+                for i in np.flatnonzero(~support):
+                    Q[i, int(np.argmin(self.distortion[i]))] = 1.0
             dist = expected_cost(self.p_x, Q, self.distortion)
             perc = self._perception_of(Q, perception, ln_b)
             h = conditional_entropy(self.p_x, Q, self.p_s_given_x) / ln_b
@@ -524,6 +527,7 @@ class DiscreteSource:
         # come again (a surface over C x D), not along a curve.
         values, counts = np.unique(Db[np.isfinite(Db)], return_counts=True)
         state: dict[Any, Any] = {"rd_repeated": frozenset(values[counts > 1].tolist())}
+        has_c = bool(np.isfinite(Cb).any())
         for idx in np.ndindex(Db.shape):
             res = self._solve(
                 None if math.isinf(Db[idx]) else float(Db[idx]),
@@ -538,7 +542,8 @@ class DiscreteSource:
                 channel0=prev,
                 warm_state=state,
             )
-            prev = res.channel if np.all(np.isfinite(res.channel)) else None
+            # Only the classification-constrained solver starts from a channel.
+            prev = res.channel if np.all(np.isfinite(res.channel)) and has_c else None
             for k in fields:
                 fields[k][idx] = getattr(res, k)
             converged[idx] = res.converged
