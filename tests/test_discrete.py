@@ -456,6 +456,18 @@ def test_curves_have_grid_shapes():
     assert lag.rate.shape == (2, 2) and np.all(np.isfinite(lag.rate))
 
 
+def test_warm_started_curve_brackets_the_same_rates_as_cold_solves():
+    # rd_curve passes each point's slope, output weights and elasticity to the next; every
+    # point must still bracket R(D) like an independent cold solve does.
+    src = DiscreteSource.from_gaussian(1.0, 0.5, 0.6, n=64)
+    Ds = [0.05, 0.1, 0.2, 0.4, 0.7]
+    curve = src.rd_curve(Ds, tol=1e-7)
+    for k, D in enumerate(Ds):
+        cold = src.solve(D=D, tol=1e-7)
+        assert curve.converged[k] and cold.converged
+        assert curve.lower[k] <= cold.upper + 1e-12 and cold.lower <= curve.upper[k] + 1e-12
+
+
 def test_cli_solve(capsys, tmp_path):
     code = rdpc_main(
         [
