@@ -33,9 +33,9 @@ import time  # noqa: E402
 from typing import Any  # noqa: E402
 
 import numpy as np  # noqa: E402
-from rdpc_theory.atomic_io import atomic_write_text  # noqa: E402
 from tqdm import tqdm  # noqa: E402
 
+from rdpc_common.atomic import atomic_write_text  # noqa: E402
 from rdpc_theory import BinarySource, DiscreteSource  # noqa: E402
 
 

@@ -15,12 +15,17 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from .errors import FileProblem, Terminated
 
 __all__ = ["CliError", "ArgumentParser", "exit_status", "positive_int", "nonnegative_int"]
+
+
+_NON_FINITE = re.compile(r"-(inf|infinity|nan)", re.IGNORECASE)
 
 
 class CliError(Exception):
@@ -34,6 +39,16 @@ class ArgumentParser(argparse.ArgumentParser):
     def __init__(self, *args: object, **kwargs: object) -> None:
         kwargs.setdefault("formatter_class", argparse.ArgumentDefaultsHelpFormatter)
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+
+    def parse_known_args(  # type: ignore[override]
+        self, args: Sequence[str] | None = None, namespace: Any = None
+    ) -> tuple[argparse.Namespace, list[str]]:
+        # argparse takes "-inf" or "-nan" for an option (it knows negative numbers only in
+        # digits), so "--C -inf" failed with "expected one argument" before the value could
+        # be checked; a leading space keeps such a token a value, and float() ignores it.
+        tokens = sys.argv[1:] if args is None else list(args)
+        tokens = [" " + t if _NON_FINITE.fullmatch(t) else t for t in tokens]
+        return super().parse_known_args(tokens, namespace)
 
     def error(self, message: str) -> None:  # type: ignore[override]
         raise CliError(f"{self.prog}: error: {message}")

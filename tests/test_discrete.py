@@ -456,6 +456,18 @@ def test_curves_have_grid_shapes():
     assert lag.rate.shape == (2, 2) and np.all(np.isfinite(lag.rate))
 
 
+def test_warm_started_curve_brackets_the_same_rates_as_cold_solves():
+    # rd_curve passes each point's slope, output weights and elasticity to the next; every
+    # point must still bracket R(D) like an independent cold solve does.
+    src = DiscreteSource.from_gaussian(1.0, 0.5, 0.6, n=64)
+    Ds = [0.05, 0.1, 0.2, 0.4, 0.7]
+    curve = src.rd_curve(Ds, tol=1e-7)
+    for k, D in enumerate(Ds):
+        cold = src.solve(D=D, tol=1e-7)
+        assert curve.converged[k] and cold.converged
+        assert curve.lower[k] <= cold.upper + 1e-12 and cold.lower <= curve.upper[k] + 1e-12
+
+
 def test_cli_solve(capsys, tmp_path):
     code = rdpc_main(
         [
@@ -517,6 +529,13 @@ def test_cli_bad_input(capsys):
         assert code == 2
         err = capsys.readouterr().err
         assert f"`{opt[2:]}` must not be NaN" in err and len(err.strip().splitlines()) == 1
+    # "-inf" is a value, not an option, with or without "=".
+    for args in (["--C", "-inf"], ["--C=-inf"], ["--D", "0.1", "-Infinity"]):
+        code = rdpc_main(
+            ["theory", "solve", "--px", "0.7", "0.3", "--ps-given-x", "1,0;0,1", *args]
+        )
+        err = capsys.readouterr().err
+        assert code == 2 and "must be >= 0; got -inf." in err and len(err.strip().splitlines()) == 1
 
 
 def test_inf_bound_means_no_constraint():

@@ -17,7 +17,9 @@ from scipy.special import entr
 from rdpc_theory import BinarySource, DiscreteSource
 from rdpc_theory.brute_force import binary_brute_force
 from rdpc_theory.discrete.certificate import (
+    PosteriorBound,
     atom_channel,
+    ball_channel,
     local_minima,
     min_reduced_cost,
     posterior_lower_bound,
@@ -80,6 +82,31 @@ def test_pricing_node_budget_keeps_a_valid_bound():
     cut = min_reduced_cost(a, W, 3.0, eps=1e-8, max_nodes=50)
     assert cut.lower <= full.value + 1e-12
     assert cut.lower <= full.lower + 1e-12
+
+
+@pytest.mark.parametrize("a", [[6.0, 0.0, -0.5, 0.3], [2.0, 2.0, 0.0, 0.0]])
+def test_pricing_certifies_a_minimum_near_the_boundary(a):
+    # Minimizers with entries ~1e-3 (where -H curves like 1/q): Euclidean bisection needed
+    # ~60,000 simplices here and still missed eps; the chi-square edge length certifies.
+    W = np.array([[0.88, 0.08, 0.04], [0.04, 0.10, 0.86], [0.22, 0.375, 0.405], [0.24, 0.17, 0.59]])
+    a = np.asarray(a)
+    res = min_reduced_cost(a, W, 5.0, eps=1e-5, max_nodes=20_000)
+    assert res.value - res.lower <= 1e-5 + 1e-12
+    # An independent local search (SLSQP on the simplex, from many starts) finds nothing
+    # below the certified bound.
+    rng = np.random.default_rng(0)
+    found = math.inf
+    for q0 in rng.dirichlet(np.ones(4), size=12):
+        out = minimize(
+            lambda q: phi_direct(np.clip(q, 0, 1), a, W, 5.0),
+            q0,
+            method="SLSQP",
+            bounds=[(0.0, 1.0)] * 4,
+            constraints=[{"type": "eq", "fun": lambda q: q.sum() - 1.0}],
+        )
+        found = min(found, phi_direct(np.clip(out.x, 0, 1) / np.clip(out.x, 0, 1).sum(), a, W, 5.0))
+    assert res.lower <= found + 1e-12
+    assert found - res.lower < 1e-3
 
 
 def test_local_minima_never_increase_the_reduced_cost():
@@ -235,6 +262,30 @@ def test_certificate_is_below_the_rate_of_every_feasible_channel():
     Q = atom_channel(bound, src.p_x, src.distortion, spread=True)
     assert np.allclose(Q.sum(axis=1), 1.0)
     assert bound.relaxed - bound.lower <= 1e-7
+
+
+def test_ball_channel_spreads_posteriors_over_letters_within_the_ball():
+    # Three posteriors on four letters, labelled so that the output law is far from p:
+    # posterior k must take several letters (weights in proportion to p) to meet TV 0.05.
+    Qs = np.array([[0.97, 0.01, 0.01, 0.01], [0.01, 0.6, 0.3, 0.09], [0.01, 0.09, 0.2, 0.7]])
+    w = np.array([0.1, 0.6, 0.3])
+    p = w @ Qs
+    W = np.array([[0.9, 0.1], [0.2, 0.8], [0.5, 0.5], [0.3, 0.7]])
+    bound = PosteriorBound(0.0, 0.0, np.array([0, 0, 1]), Qs, w, True, 1, 1)
+    Q = ball_channel(bound, p, np.zeros((4, 4)), W, p, 0.05)
+    assert Q is not None and np.allclose(Q.sum(axis=1), 1.0)
+    r = p @ Q
+    assert 0.5 * np.abs(r - p).sum() <= 0.05 + 1e-12
+    # Every posterior is kept, so I and H(S|Xhat) are those of the mixture of atoms.
+    h = lambda v: float(entr(v).sum())  # noqa: E731
+    i_atoms = h(p) - sum(wk * h(q) for wk, q in zip(w, Qs, strict=True))
+    hs_atoms = sum(wk * h(q @ W) for wk, q in zip(w, Qs, strict=True))
+    J = p[:, None] * Q
+    post = [J[:, j] / r[j] for j in range(4) if r[j] > 0]
+    i_q = h(p) - sum(r[j] * h(J[:, j] / r[j]) for j in range(4) if r[j] > 0)
+    hs_q = sum(r[j] * h(J[:, j] / r[j] @ W) for j in range(4) if r[j] > 0)
+    assert abs(i_q - i_atoms) < 1e-12 and abs(hs_q - hs_atoms) < 1e-12
+    assert len(post) == 4
 
 
 def test_converged_means_certified():

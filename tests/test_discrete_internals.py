@@ -8,11 +8,13 @@ import cvxpy as cp
 import numpy as np
 import pytest
 from scipy.optimize import linprog
+from scipy.special import rel_entr
 
 from rdpc_theory import BinarySource
 from rdpc_theory._channel import (
     conditional_entropy,
     mutual_information,
+    project_kl,
     project_marginal,
     support_function,
 )
@@ -50,6 +52,13 @@ def test_marginal_projection_matches_cvxpy(kind):
     prob.solve(solver=cp.CLARABEL)
     ours = project_marginal(s, p, P, kind)
     assert np.abs(ours - r.value).max() < 1e-5
+    if kind == "kl":
+        # On the feasible side of the ball's boundary, whatever the warm start.
+        kl = float(rel_entr(ours, p).sum())
+        assert P - 1e-9 <= kl <= P
+        for t0 in (0.05, 0.5, 0.95):
+            warm, _ = project_kl(s, p, P, t0)
+            assert np.abs(warm - ours).max() < 1e-9 and float(rel_entr(warm, p).sum()) <= P
 
 
 def test_channel_measures_on_a_textbook_case():

@@ -181,16 +181,17 @@ def discrete_certified() -> Table:
     return [*lines, "", _caption(rel, d["command"], versions)]
 
 
-def _discrete_large() -> tuple[dict[str, Any], str]:
+def _discrete_large(section: str) -> tuple[dict[str, Any], str]:
+    """The results and caption of one section (each records the command that ran it)."""
     rel = "benchmarks/results/discrete_large.json"
     d = _load(rel)
     versions = {k: d.get("machine", {}).get(k) for k in ("numpy", "python")}
-    return d, _caption(rel, d["command"], versions)
+    return d, _caption(rel, d[section].get("command", d["command"]), versions)
 
 
 def discrete_large_sizes() -> Table:
     """R(D) at two distortions per alphabet size n, one row per n (the pairs are "D1 / D2")."""
-    d, caption = _discrete_large()
+    d, caption = _discrete_large("sizes")
     lines = [
         "| n | D | CPU (s) | slope problems | BA + Newton steps | matrix–vector pair (ms) "
         "| CPU / (pair × steps) | peak memory (MB) |",
@@ -211,7 +212,7 @@ def discrete_large_sizes() -> Table:
 
 
 def discrete_large_plain() -> Table:
-    d, caption = _discrete_large()
+    d, caption = _discrete_large("plain")
     lines = [
         "| n | BA + interior point: CPU, steps, gap (bits) | plain BA: CPU, steps, gap (bits) |",
         "|---:|---|---|",
@@ -466,12 +467,31 @@ def synthetic_gaps() -> Table:
     return [*lines, "", _caption(rel, d["command"], d["versions"])]
 
 
+def discrete_large_curve() -> Table:
+    """The 50-point R(D) curve at n = 4,096: solver level and DiscreteSource.rd_curve."""
+    d, caption = _discrete_large("curve")
+    c = d["curve"]
+    s, f = c["solver_level"], c["rd_curve"]
+    lines = [
+        f"| {c['n_points']} points at n = {c['n']:,} | CPU (s) | wall (s) | largest gap (bits) "
+        "| all converged | peak memory (MB) |",
+        "|---|---:|---:|---|---|---:|",
+        f"| solver level (`solve_target`) | {_sig2(s['cpu_s'])} | {_sig2(s['wall_s'])} "
+        f"| {s['max_gap_bits']:.1e} | {'yes' if s['all_converged'] else 'no'} | – |",
+        f"| `DiscreteSource.rd_curve` | {_sig2(f['cpu_s'])} | {_sig2(f['wall_s'])} "
+        f"| {f['max_gap_bits']:.1e} | {'yes' if f['all_converged'] else 'no'} "
+        f"| {f['peak_mb']:.0f} |",
+    ]
+    return [*lines, "", caption]
+
+
 TABLES: dict[str, Callable[[], Table]] = {
     "theory_speed": theory_speed,
     "discrete_certified": discrete_certified,
     "discrete_solvers": discrete_solvers,
     "discrete_large_sizes": discrete_large_sizes,
     "discrete_large_plain": discrete_large_plain,
+    "discrete_large_curve": discrete_large_curve,
     "checks": checks,
     "mnist_fig9a": mnist_fig9a,
     "mnist_fig9a_bands": mnist_fig9a_bands,

@@ -41,6 +41,7 @@ entries, a distortion matrix `d`, label channel `W` with rows on the simplex).
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -184,7 +185,8 @@ def min_reduced_cost(
     Notes
     -----
     For :math:`\mu_C = 0` the minimum is :math:`-\log\sum_x e^{-a_x}` (Gibbs), exactly.
-    Otherwise the simplex is cut into sub-simplices T (longest-edge bisection) and each
+    Otherwise the simplex is cut into sub-simplices T (bisection of the longest edge in the
+    chi-square metric at the centroid, :math:`\sum_x (u_x - v_x)^2 / c_x`) and each
     gets the lower bound
 
     .. math::
@@ -246,9 +248,13 @@ def min_reduced_cost(
         if nodes >= max_nodes:
             certified = min(certified, float(lb[~done].min()))
             break
-        # Longest-edge bisection of every remaining simplex.
+        # Bisect every remaining simplex along its longest edge.
         diff = V[:, pa, :] - V[:, pb, :]
-        e = np.argmax((diff * diff).sum(axis=2), axis=1)
+        # Edge length in the Fisher metric at the centroid (chi-square): the Gibbs bound
+        # loses KL(q || c) ~ chi^2(q, c) / 2, so near the boundary edges across small
+        # coordinates are cut first.
+        cen = np.maximum(V.mean(axis=1), 1e-300)[:, None, :]
+        e = np.argmax((diff * diff / cen).sum(axis=2), axis=1)
         ia, ib = pa[e], pb[e]
         rows = np.arange(V.shape[0])
         mid = 0.5 * (V[rows, ia] + V[rows, ib])
@@ -534,10 +540,15 @@ def posterior_lower_bound(
         mu_c = max(-float(y_ub[1 if has_d else 0]), 0.0)
         last_mu_c = mu_c
         pi = -np.asarray(res.eqlin.marginals[n:], dtype=np.float64) if has_p else np.zeros(m)
-        dual = h_x + float(lam @ p) - mu_d * (D if has_d else 0.0) - mu_c * C
+        # The dual value is a sum of terms of either sign: math.fsum makes it exact up to
+        # one rounding, and `slack` covers the rounding of each term (a few ulps of its
+        # size), so the bound does not depend on a summation order.
+        terms = [h_x, *(lam * p), -mu_d * (D if has_d else 0.0), -mu_c * C]
         if has_p:
             assert p_ball is not None and P is not None
-            dual -= support_function(pi, p_ball, P, "tv")
+            terms.append(-support_function(pi, p_ball, P, "tv"))
+        dual = math.fsum(terms)
+        slack = _ROUNDING * (1.0 + math.fsum(abs(t) for t in terms))
         active = w > 1e-13
         # Columns: stationary points of the reduced cost (DCA) from the active atoms of
         # each letter and from random posteriors; the certified global pricing runs once
@@ -575,7 +586,7 @@ def posterior_lower_bound(
                 m_low = min(m_low, pi[j] + pr.lower)
                 if pi[j] + pr.value < -eps:
                     new.append((j, pr.point))
-            best_lower = max(best_lower, dual + m_low)
+            best_lower = max(best_lower, dual + m_low - slack)
         if relaxed - best_lower <= tol or not new:
             break
         # Stagnation: the master moved by less than tol / 10 over five rounds, so the
@@ -753,6 +764,8 @@ def certified_bound(
     channels: tuple[FloatArray, ...] = (),
     upper: float = math.inf,
     max_nodes: int = 9,
+    incumbent: Callable[[PosteriorBound], float] | None = None,
+    gap: float | None = None,
 ) -> CertifiedBound:
     r"""Certified lower bound on R(D, P, C) that closes the relaxation gap by branching.
 
@@ -771,8 +784,14 @@ def certified_bound(
     the region, so the node relaxations approach the rates of channels; a node whose
     relaxation uses one posterior per letter is a channel, and the search stops there.
     `max_nodes` caps the work (the bound stays certified, possibly looser).
+
+    `incumbent`, if given, maps the root's relaxation to the rate of a feasible channel
+    built from its atoms (``inf``: none); with `upper` it stops the search as soon as
+    the smallest bound is within `gap` (default `tol`) of the best known rate.
     """
     import heapq
+
+    stop_gap = tol if gap is None else gap
 
     def solve(
         regions: dict[int, FloatArray], parent: PosteriorBound | None = None
@@ -794,13 +813,15 @@ def certified_bound(
         )
 
     root = solve({})
+    if incumbent is not None:
+        upper = min(upper, incumbent(root))
     heap: list[tuple[float, int, dict[int, FloatArray], PosteriorBound]] = [
         (root.lower, 0, {}, root)
     ]
     count = 1
     while True:
         low, _, regions, node = heap[0]
-        if not node.split or low >= upper - tol or count >= max_nodes:
+        if not node.split or low >= upper - stop_gap or count >= max_nodes:
             return CertifiedBound(low, node, count, not node.split)
         heapq.heappop(heap)
         j, q_a, q_b = _most_split(node)
@@ -809,7 +830,8 @@ def certified_bound(
             sol = solve(child, node)
             count += 1
             if math.isfinite(sol.lower):
-                heapq.heappush(heap, (sol.lower, count, child, sol))
+                # A child covers part of its parent: the parent's bound holds for it too.
+                heapq.heappush(heap, (max(sol.lower, low), count, child, sol))
         if not heap:  # every child infeasible: cannot happen for a feasible problem
             return CertifiedBound(math.inf, node, count, False)
 
@@ -858,4 +880,91 @@ def atom_channel(
     # A letter no atom carries (numerically zero mass) gets a uniform row, never NaN: the
     # channel is only a starting point that is made feasible and polished afterwards.
     out: FloatArray = np.where(sums > 0, Q / np.where(sums > 0, sums, 1.0), 1.0 / m)
+    return out
+
+
+def _best_spread(
+    groups: list[tuple[FloatArray, float]], d: FloatArray, p_ball: FloatArray, P: float
+) -> tuple[float, FloatArray]:
+    """(TV, shares) of the best map of letters onto `groups` (see :func:`ball_channel`);
+    ``shares[k, j]`` is the weight of posterior k at letter j."""
+    m = d.shape[1]
+    K = len(groups)
+    w = np.array([g[1] for g in groups])
+    cost = np.array([g[0] for g in groups]) @ d  # (K, m): E d of posterior k at letter j
+    maps = np.array(np.meshgrid(*[np.arange(K)] * m, indexing="ij")).reshape(m, -1).T
+    maps = maps[np.array([np.unique(s).size == K for s in maps])]  # onto maps only
+    onehot = maps[:, None, :] == np.arange(K)[None, :, None]  # (maps, K, m)
+    mass = (onehot * p_ball).sum(axis=2)  # p_ball(L_k)
+    tv = 0.5 * np.abs(w - mass).sum(axis=1)
+    share = np.where(onehot, p_ball * (w / np.maximum(mass, 1e-300))[:, :, None], 0.0)
+    dist = (share * cost[None, :, :]).sum(axis=(1, 2))
+    feasible = tv <= P + 1e-12
+    pick = int(np.argmin(np.where(feasible, dist, np.inf) if feasible.any() else tv))
+    return float(tv[pick]), share[pick]
+
+
+def ball_channel(
+    bound: PosteriorBound,
+    p: FloatArray,
+    d: FloatArray,
+    W: FloatArray,
+    p_ball: FloatArray,
+    P: float,
+) -> FloatArray | None:
+    r"""A channel from the distinct posteriors of `bound`, each spread over one or more
+    letters so that the output law stays within TV `P` of `p_ball` (None: more than 6
+    letters).
+
+    Every letter gets one posterior k, and the letters :math:`L_k` of posterior k share
+    its weight :math:`w_k` in proportion to `p_ball`, which gives the output law the TV
+    distance :math:`\tfrac12\sum_k |w_k - p_{ball}(L_k)|` (the least for that partition).
+    All maps from letters onto the posteriors are tried (at most :math:`K^m \le 6^6`);
+    the feasible one of least expected distortion is kept.  Posteriors within 1e-4 in TV
+    are merged first (weighted mean) whatever their letters; while there are more
+    posteriors than letters or no map is feasible, the pair whose merge raises
+    :math:`\sum_k w_k H(q_k W) = H(S\mid\hat X)` least is merged (`W`: the label
+    channel).  Without merges this keeps every posterior, hence the rate and
+    :math:`H(S\mid\hat X)`, where the relaxation's letters were only a labelling; the
+    caller restores the bounds (merges raise :math:`H(S\mid\hat X)`).
+    """
+    n, m = d.shape
+    if m > 6:
+        return None
+    groups: list[tuple[FloatArray, float]] = []
+    for i in np.argsort(-bound.weights, kind="stable"):
+        q, wt = bound.posteriors[i], float(bound.weights[i])
+        for g, (qg, wg) in enumerate(groups):
+            if 0.5 * float(np.abs(q - qg).sum()) <= 1e-4:
+                groups[g] = ((wg * qg + wt * q) / (wg + wt), wg + wt)
+                break
+        else:
+            groups.append((q, wt))
+    best: tuple[float, list[tuple[FloatArray, float]], FloatArray] | None = None
+    while True:
+        if len(groups) <= m:
+            tv, share = _best_spread(groups, d, p_ball, P)
+            if best is None or tv < best[0]:
+                best = (tv, list(groups), share)
+            if tv <= P + 1e-12 or len(groups) == 1:
+                break
+        best_inc, pair = math.inf, (0, 1)
+        for a_ in range(len(groups)):
+            for b_ in range(a_ + 1, len(groups)):
+                (qa, wa), (qb, wb) = groups[a_], groups[b_]
+                mix = (wa * qa + wb * qb) / (wa + wb)
+                inc = float(
+                    (wa + wb) * _entropy_rows(mix @ W)
+                    - wa * _entropy_rows(qa @ W)
+                    - wb * _entropy_rows(qb @ W)
+                )
+                if inc < best_inc:
+                    best_inc, pair = inc, (a_, b_)
+        (qa, wa), (qb, wb) = groups[pair[0]], groups[pair[1]]
+        groups[pair[0]] = ((wa * qa + wb * qb) / (wa + wb), wa + wb)
+        del groups[pair[1]]
+    assert best is not None
+    J = sum(q[:, None] * best[2][k][None, :] for k, (q, _) in enumerate(best[1]))
+    Q = np.asarray(J) / p[:, None]
+    out: FloatArray = Q / Q.sum(axis=1, keepdims=True)
     return out

@@ -22,7 +22,13 @@ from .._channel import (
     mutual_information,
     perception_value,
 )
-from .certificate import CertifiedBound, atom_channel, certified_bound
+from .certificate import (
+    CertifiedBound,
+    PosteriorBound,
+    atom_channel,
+    ball_channel,
+    certified_bound,
+)
 
 if TYPE_CHECKING:  # annotation only: the facade imports this module
     from .source import DiscreteSource
@@ -69,9 +75,11 @@ class Problem:
         # result bit for bit.
         self.warm: dict[Any, Any] = {} if warm is None else warm
         self.support = src.p_x > 0
-        self.p = src.p_x[self.support]
-        self.d = src.distortion[self.support]
-        self.W = src.p_s_given_x[self.support]
+        # Views when every letter has mass (indexing would copy an n x n matrix per solve).
+        full = bool(self.support.all())
+        self.p = src.p_x if full else src.p_x[self.support]
+        self.d = src.distortion if full else src.distortion[self.support]
+        self.W = src.p_s_given_x if full else src.p_s_given_x[self.support]
         self.kind = kind
         self.tol = tol
         self.method = method
@@ -229,8 +237,14 @@ class Problem:
             )
         else:
             key = ("rd", D)
-            if key not in cache:
-                tsol = ba.solve_target(
+            if key in cache:
+                sol = cache[key]
+            else:
+                # Warm start from the previous point of a sweep: its slope, output weights
+                # and range basis, and the Newton prediction of the new slope from its
+                # bound and elasticity.
+                D0, e0, warm_rd = cache.get("rd_prev", (None, None, None))
+                sol = ba.solve_target(
                     self.p,
                     self.d,
                     D,
@@ -239,11 +253,18 @@ class Problem:
                     b_min=d_min,
                     tol=self.tol,
                     beta0=cache.get("rd_beta"),
+                    warm=warm_rd,
+                    b0=D0,
+                    elasticity0=e0,
                 )
-                cache[key] = tsol
-                if math.isfinite(tsol.beta):
-                    cache["rd_beta"] = tsol.beta
-            sol = cache[key]
+                # Solutions are kept only for bounds the sweep asks for again (an n x n
+                # channel each: 134 MB at n = 4,096).
+                if D in cache.get("rd_repeated", ()):
+                    cache[key] = sol
+                if math.isfinite(sol.beta):
+                    cache["rd_beta"] = sol.beta
+                    if sol.slope_solution is not None:
+                        cache["rd_prev"] = (D, sol.elasticity, sol.slope_solution)
         out = Outcome(
             sol.channel,
             sol.upper,
@@ -356,6 +377,27 @@ class Problem:
         search: CertifiedBound | None = None
         if (P is None or self.kind == "tv") and self.p.size <= MAX_CERTIFIED_LETTERS:
             seeds = (Qc,) if warm is None else (Qc, warm)
+
+            def from_atoms(node: PosteriorBound) -> float:
+                # A feasible channel from a relaxation's atoms (the best one is kept): its
+                # rate lets the branch and bound stop once the gap is within tol.
+                nonlocal best, total
+                candidates: list[FloatArray | None] = []
+                if P is not None:
+                    assert self.p_ball is not None
+                    candidates.append(ball_channel(node, self.p, self.d, self.W, self.p_ball, P))
+                for spread in (True, False):
+                    candidates.append(atom_channel(node, self.p, self.d, spread=spread))
+                for Q0 in candidates:
+                    polished = None if Q0 is None else self._polish(Q0, D, P, C)
+                    if polished is not None:
+                        total += polished[3]
+                        if best is None or polished[0] < best[0]:
+                            best = polished[:3]
+                    if best is not None and best[0] - max(lower, node.lower) <= self.tol:
+                        break
+                return math.inf if best is None else best[0]
+
             search = certified_bound(
                 self.p,
                 self.d,
@@ -368,19 +410,15 @@ class Problem:
                 channels=seeds,
                 # A node costs ~0.1 s at |X| <= 3 and up to seconds at |X| = 4.
                 max_nodes=32 if self.p.size <= 3 else 9,
+                incumbent=from_atoms,
+                gap=self.tol,
             )
             cert = search.best
             lower = max(lower, search.lower)
             total += search.n_nodes
-            for spread in (True, False):
-                Qa = atom_channel(cert, self.p, self.d, spread=spread)
-                polished = self._polish(Qa, D, P, C)
-                if polished is not None:
-                    total += polished[3]
-                    if best is None or polished[0] < best[0]:
-                        best = polished[:3]
-                if best is not None and best[0] - lower <= self.tol:
-                    break
+            # The root's atoms were polished already; a deeper node's may do better.
+            if search.n_nodes > 1 and (best is None or best[0] - lower > self.tol):
+                from_atoms(cert)
         n_runs = 0
         if best is None or best[0] - lower > self.tol:
             # Not closed by the atoms: the seeded multistart convex-concave procedure.
@@ -511,8 +549,9 @@ class Problem:
             # Lagrangian points at increasing gamma, from the convex channel's slope.
             beta = float(self.warm.get("rd_beta", 1.0)) if math.isfinite(D) else 0.0
             for gamma in (1.5, 3.0, 6.0):
-                Q, it, _ = self.lagrangian(beta, gamma, Qc, 1e-9, max_iter=100)
-                n_iter += it
+                local = self.lagrangian(beta, gamma, Qc, 1e-9, max_iter=100)
+                Q = local.channel
+                n_iter += local.n_iter
                 if (
                     conditional_entropy(self.p, Q, self.W) <= C
                     and expected_cost(self.p, Q, self.d) <= d_eff
@@ -662,22 +701,36 @@ class Problem:
         e_lo, e_hi = expected_cost(self.p, Q_lo, finite), expected_cost(self.p, Q_hi, finite)
         if e_hi > C:
             return None
-        for _ in range(30):
-            # Mixing the two bracketing channels costs at most about
-            # (gamma gap) x (cross-entropy gap) in rate: stop when that is below tol.
-            if e_lo <= C or (math.isfinite(e_lo) and (hi_g - lo_g) * (e_lo - e_hi) <= tol):
-                break
-            if math.isfinite(e_lo):
-                g = lo_g + (e_lo - C) / (e_lo - e_hi) * (hi_g - lo_g)
-                g = min(max(g, lo_g + 0.05 * (hi_g - lo_g)), hi_g - 0.05 * (hi_g - lo_g))
-            else:
-                g = 0.5 * (lo_g + hi_g)
-            Q_g = at_gamma(g)
-            e_g = expected_cost(self.p, Q_g, finite)
-            if e_g > C:
-                lo_g, Q_lo, e_lo = g, Q_g, e_g
-            else:
-                hi_g, Q_hi, e_hi = g, Q_g, e_g
+        if e_lo > C and not (math.isfinite(e_lo) and (hi_g - lo_g) * (e_lo - e_hi) <= tol):
+            # E ell decreases in gamma: brentq finds E ell = C in [lo_g, hi_g]; every point
+            # it evaluates narrows the bracket kept here (channels on both sides), which is
+            # what the mixture below needs.  Mixing the two bracketing channels costs at
+            # most about (gamma gap) x (cross-entropy gap) in rate: below tol, it stops.
+            known = {lo_g: e_lo, hi_g: e_hi}  # the ends, solved already
+
+            def excess(g: float) -> float:
+                nonlocal lo_g, hi_g, Q_lo, Q_hi, e_lo, e_hi
+                if g in known:
+                    return min(known[g] - C, 1e300)
+                Q_g = at_gamma(g)
+                e_g = expected_cost(self.p, Q_g, finite)
+                if e_g > C:
+                    lo_g, Q_lo, e_lo = g, Q_g, e_g
+                else:
+                    hi_g, Q_hi, e_hi = g, Q_g, e_g
+                if math.isfinite(e_lo) and (hi_g - lo_g) * (e_lo - e_hi) <= tol:
+                    return 0.0  # the bracket is fine enough: stop brentq here
+                return min(e_g - C, 1e300)  # brentq needs finite values (E ell may be inf)
+
+            brentq(
+                excess,
+                lo_g,
+                hi_g,
+                xtol=1e-15,
+                maxiter=30,
+                full_output=True,
+                disp=False,
+            )
         state["gamma"] = hi_g
         self.warm["both_warm"] = state
         if not math.isfinite(e_lo) or e_lo <= C:
@@ -687,7 +740,9 @@ class Problem:
 
     def lagrangian(
         self, beta: float, gamma: float, Q0: FloatArray | None, tol: float, max_iter: int = 500
-    ) -> tuple[FloatArray, int, bool]:
+    ) -> ba.LocalSolution:
+        """A stationary point of I + beta E d + gamma H(S|Xhat) from `Q0` (the R(D) channel at
+        slope beta, slightly mixed, when None)."""
         if Q0 is None:
             sol = ba.slope_solve(self.p, ba.combined_cost(self.d, beta), tol=1e-10)
             Q0 = 0.99 * sol.channel + 0.01 / self.shape[1]
@@ -704,4 +759,4 @@ class Problem:
             tol=tol,
             max_iter=max_iter,
         )
-        return local.channel, local.n_iter, local.converged
+        return local

@@ -4,13 +4,30 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import numpy as np
 from numpy.typing import NDArray
 
-__all__ = ["RDPCResult", "RDPCCurve"]
+__all__ = ["RDPCResult", "RDPCCurve", "DistortionRange"]
 
 FloatArray = NDArray[np.float64]
+
+
+class DistortionRange(NamedTuple):
+    """Result of :meth:`DiscreteSource.distortion_range` (a named pair, so it also unpacks
+    as ``d_min, d_max``).
+
+    Attributes
+    ----------
+    minimum : float
+        :math:`D_{\\min} = E\\min_{\\hat x} d(X, \\hat x)`: below it R(D) is ``inf``.
+    maximum : float
+        :math:`D_{\\max} = \\min_{\\hat x} E\\,d(X, \\hat x)`: from it on R(D) = 0.
+    """
+
+    minimum: float
+    maximum: float
 
 
 @dataclass(frozen=True)

@@ -51,7 +51,6 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy.special import entr
-from scipy.stats import norm
 
 from .._channel import (
     PERCEPTIONS,
@@ -60,11 +59,12 @@ from .._channel import (
     mutual_information,
     perception_value,
 )
-from .._validation import as_float_array, check_choice, check_interval, check_scalar
+from .._validation import check_choice, check_interval, check_scalar
 from ..units import log_base
+from .discretize import gaussian_grid
 from .problem import Outcome, Problem
-from .results import RDPCCurve, RDPCResult
-from .validation import check_distribution, optional_bound
+from .results import DistortionRange, RDPCCurve, RDPCResult
+from .validation import check_distribution, distortion_matrix, optional_bound
 
 __all__ = ["DiscreteSource", "RDPCResult", "RDPCCurve", "METHODS"]
 
@@ -128,32 +128,11 @@ class DiscreteSource:
                 f"`p_s_given_x` must have shape ({n}, |S|) (one row per letter of X); "
                 f"got shape {W.shape}."
             )
-        d = self._resolve_distortion(distortion, n)
+        d = distortion_matrix(distortion, n)
         for name, arr in (("p_x", p), ("p_s_given_x", W), ("distortion", d)):
             arr.flags.writeable = False
             object.__setattr__(self, name, arr)
         object.__setattr__(self, "_programs", {})
-
-    @staticmethod
-    def _resolve_distortion(value: Any, n: int) -> FloatArray:
-        if isinstance(value, str):
-            kind = check_choice("distortion", value, ("hamming", "squared"))
-            idx = np.arange(n, dtype=np.float64)
-            if kind == "hamming":
-                out: FloatArray = 1.0 - np.eye(n)
-                return out
-            return (idx[:, None] - idx[None, :]) ** 2
-        d = as_float_array("distortion", value)
-        if d.ndim != 2 or d.shape[0] != n or d.shape[1] == 0:
-            raise ValueError(
-                f"`distortion` must have shape ({n}, |Xhat|) (one row per letter of X); "
-                f"got shape {d.shape}."
-            )
-        if not np.all(np.isfinite(d)):
-            raise ValueError(f"`distortion` must be finite; got {d[~np.isfinite(d)].flat[0]:g}.")
-        if (d < 0).any():
-            raise ValueError(f"`distortion` must have entries >= 0; got {d[d < 0].flat[0]:g}.")
-        return d.copy()
 
     # -- constructors --------------------------------------------------------------------
 
@@ -191,34 +170,7 @@ class DiscreteSource:
         >>> src.p_x.shape, src.p_s_given_x.shape
         ((16,), (16, 16))
         """
-        vx = check_scalar("var_x", var_x, 0.0, math.inf, low_open=True)
-        vs = check_scalar("var_s", var_s, 0.0, math.inf, low_open=True)
-        theta = check_scalar("cov", cov)
-        if theta**2 > vx * vs * (1 + 1e-12):
-            raise ValueError(f"`cov` must satisfy |cov| <= sqrt(var_x * var_s); got {theta:g}.")
-        n = int(check_scalar("n", n, 1.0))
-        n_s = n if n_s is None else int(check_scalar("n_s", n_s, 1.0))
-        sx = math.sqrt(vx)
-        half = (math.sqrt(2.0 * math.log(max(n, 2))) + 1.0) * sx
-        edges = np.linspace(-half, half, n + 1)
-        edges[0], edges[-1] = -np.inf, np.inf
-        z = edges / sx
-        mass = np.diff(norm.cdf(z))
-        # Conditional mean of a normal on (a, b): sx * (phi(a) - phi(b)) / (Phi(b) - Phi(a)).
-        x = sx * (norm.pdf(z[:-1]) - norm.pdf(z[1:])) / mass
-        var_cond = max(vs - theta**2 / vx, 0.0)
-        ss = math.sqrt(vs)
-        half_s = (math.sqrt(2.0 * math.log(max(n_s, 2))) + 1.0) * ss
-        edges_s = np.linspace(-half_s, half_s, n_s + 1)
-        edges_s[0], edges_s[-1] = -np.inf, np.inf
-        mean_s = theta / vx * x
-        if var_cond > 0:
-            cdf = norm.cdf((edges_s[None, :] - mean_s[:, None]) / math.sqrt(var_cond))
-        else:
-            cdf = (edges_s[None, :] >= mean_s[:, None]).astype(np.float64)
-        W = np.diff(cdf, axis=1)
-        W = W / W.sum(axis=1, keepdims=True)
-        return cls(mass / mass.sum(), W, (x[:, None] - x[None, :]) ** 2)
+        return cls(*gaussian_grid(var_x, var_s, cov, n, n_s))
 
     # -- model quantities ------------------------------------------------------------------
 
@@ -246,11 +198,18 @@ class DiscreteSource:
         """:math:`H(S \\mid X)` in `base` units: no channel reaches a smaller C."""
         return float(self.p_x @ entr(self.p_s_given_x).sum(axis=1)) / log_base(base)
 
-    def distortion_range(self) -> tuple[float, float]:
-        r"""(D_min, D_max): R(D) is ``inf`` below :math:`D_{\min} = E\min_{\hat x} d` and 0 from
-        :math:`D_{\max} = \min_{\hat x} E\,d(X, \hat x)` on."""
+    def distortion_range(self) -> DistortionRange:
+        r"""The distortions where R(D) is finite and positive: R(D) is ``inf`` below
+        :math:`D_{\min} = E\min_{\hat x} d` and 0 from :math:`D_{\max} = \min_{\hat x}
+        E\,d(X, \hat x)` on (units of the distortion matrix).
+
+        Examples
+        --------
+        >>> DiscreteSource.from_binary(0.3, 0.1).distortion_range()
+        DistortionRange(minimum=0.0, maximum=0.3)
+        """
         d = self.distortion
-        return float(self.p_x @ d.min(axis=1)), float((self.p_x @ d).min())
+        return DistortionRange(float(self.p_x @ d.min(axis=1)), float((self.p_x @ d).min()))
 
     def evaluate(
         self, channel: ArrayLike, *, perception: str = "tv", base: float = 2
@@ -474,7 +433,8 @@ class DiscreteSource:
                     f"`channel0` must have shape {self.distortion.shape}; got {Q0.shape}."
                 )
             Q0 = Q0[problem.support]
-        Q, n_iter, converged = problem.lagrangian(beta, gamma, Q0, tol)
+        local = problem.lagrangian(beta, gamma, Q0, tol)
+        Q, n_iter, converged = local.channel, local.n_iter, local.converged
         rate = mutual_information(problem.p, Q)
         # Data processing: any channel with H(S|Xhat) <= H achieved has rate >= H(S) - H.
         h_s = float(entr(problem.p @ problem.W).sum())
@@ -497,10 +457,13 @@ class DiscreteSource:
         Q = np.full(self.distortion.shape, np.nan)
         support = self.p_x > 0
         if np.all(np.isfinite(Q_sup)):
-            Q = np.zeros(self.distortion.shape)
-            Q[support] = Q_sup
-            for i in np.flatnonzero(~support):
-                Q[i, int(np.argmin(self.distortion[i]))] = 1.0
+            if support.all():
+                Q = Q_sup  # the solver's own array: no n x n copy
+            else:
+                Q = np.zeros(self.distortion.shape)
+                Q[support] = Q_sup
+                for i in np.flatnonzero(~support):
+                    Q[i, int(np.argmin(self.distortion[i]))] = 1.0
             dist = expected_cost(self.p_x, Q, self.distortion)
             perc = self._perception_of(Q, perception, ln_b)
             h = conditional_entropy(self.p_x, Q, self.p_s_given_x) / ln_b
@@ -560,7 +523,11 @@ class DiscreteSource:
         converged = np.zeros(Db.shape, dtype=bool)
         n_iter = np.zeros(Db.shape, dtype=np.int64)
         prev: FloatArray | None = None
-        state: dict[Any, Any] = {}  # warm starts along this sweep only
+        # Warm starts along this sweep only; R(D) solutions are kept for the bounds D that
+        # come again (a surface over C x D), not along a curve.
+        values, counts = np.unique(Db[np.isfinite(Db)], return_counts=True)
+        state: dict[Any, Any] = {"rd_repeated": frozenset(values[counts > 1].tolist())}
+        has_c = bool(np.isfinite(Cb).any())
         for idx in np.ndindex(Db.shape):
             res = self._solve(
                 None if math.isinf(Db[idx]) else float(Db[idx]),
@@ -575,7 +542,8 @@ class DiscreteSource:
                 channel0=prev,
                 warm_state=state,
             )
-            prev = res.channel if np.all(np.isfinite(res.channel)) else None
+            # Only the classification-constrained solver starts from a channel.
+            prev = res.channel if np.all(np.isfinite(res.channel)) and has_c else None
             for k in fields:
                 fields[k][idx] = getattr(res, k)
             converged[idx] = res.converged
