@@ -1,6 +1,7 @@
 """Compress a dataset split with a trained run into one file, decompress it, time both.
 
-:func:`open_codec` gives the codec of a finished run directory (``invariant`` runs here,
+:func:`open_codec` gives the codec of a finished run directory (``invariant`` and
+``features`` runs here,
 ``image`` runs in :mod:`~rdpc_neural.image_coding`);
 :func:`compress_split` writes a :mod:`~rdpc_neural.datafile` file, :func:`decompress_file`
 reads one back into the representations (the integer codes, as float32) or the
@@ -36,14 +37,15 @@ _SPLITS = ("train", "test")
 
 @dataclass
 class RunCodec:
-    """The coding side of a trained ``invariant`` run: encoder to integer codes (rounding,
-    no dither), its factorized prior's tables, and the decoder."""
+    """The coding side of a trained ``invariant`` or ``features`` run: encoder to integer
+    codes (rounding, no dither), its factorized prior's tables, and the decoder."""
 
     run_dir: Path
     kind: str
     config: Any
     model: Any
     dither_seed: int | None = None  # deterministic rounding: no dither
+    data_dir: str | os.PathLike[str] | None = None  # image data of ``features`` runs
 
     @property
     def identity(self) -> dict[str, Any]:
@@ -102,9 +104,15 @@ def open_codec(
         from .image_coding import ImageRunCodec
 
         return ImageRunCodec.open(root, data_dir)
+    if kind.name == "features":
+        from .kinds.features import load_feature_compressor
+
+        config, model = load_feature_compressor(root)
+        return RunCodec(root, kind.name, config, model, data_dir=data_dir)
     if kind.name != "invariant":
         raise FileProblem(
-            f"{root} is a {kind.name!r} run; `rdpc compress` handles 'invariant' and 'image' runs."
+            f"{root} is a {kind.name!r} run; `rdpc compress` handles 'invariant', 'image' and "
+            "'features' runs."
         )
     from .kinds.invariant import load_compressor
 
@@ -115,11 +123,16 @@ def open_codec(
 def load_split(codec: Any, data: str, split: str, items: int) -> tuple[NDArray[Any], ...]:
     """``(x, labels)`` of a dataset split. ``banana``: `items` samples of a fixed stream per
     split, labelled with the quantile class of the run's maximal invariant; ``mnist`` (image
-    runs): the run's own train/test split (at most `items` images) and digit labels."""
+    and features runs): the run's own train/test split (at most `items` images) and digit
+    labels."""
     if split not in _SPLITS:
         raise ValueError(f"`split` must be one of {', '.join(_SPLITS)}; got {split!r}.")
     if codec.kind == "image":
         return codec.load_split(data, split, items)  # type: ignore[no-any-return]
+    if codec.kind == "features":
+        from .kinds.features import load_feature_split
+
+        return load_feature_split(codec.config, data, split, items, codec.data_dir)
     from .banana import invariant_classes, sample_banana
 
     if data != "banana":
