@@ -107,8 +107,7 @@ def open_codec(
     if kind.name == "features":
         from .kinds.features import load_feature_compressor
 
-        config, model = load_feature_compressor(root)
-        return RunCodec(root, kind.name, config, model, data_dir=data_dir)
+        return RunCodec(root, kind.name, *load_feature_compressor(root), data_dir=data_dir)
     if kind.name != "invariant":
         raise FileProblem(
             f"{root} is a {kind.name!r} run; `rdpc compress` handles 'invariant', 'image' and "

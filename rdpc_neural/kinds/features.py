@@ -142,7 +142,7 @@ def _without_head(net: nn.Module, name: str) -> nn.Module:
         if isinstance(getattr(net, attr, None), nn.Module):
             setattr(net, attr, nn.Identity())
             return net
-    raise ValueError(f"`encoder_name` {name!r}: no classification head (fc/classifier/heads) found.")
+    raise ValueError(f"`encoder_name` {name!r}: no classification head (fc/classifier/heads).")
 
 
 def _efficientnet_lite0(pretrained: bool) -> nn.Module:
