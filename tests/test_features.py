@@ -124,7 +124,8 @@ def test_encoder_stays_frozen_while_the_bottleneck_trains(cache_dir, tmp_path) -
     exp = FeaturesExperiment(FeaturesConfig(**TINY), context)  # type: ignore[arg-type]
     enc = {k: v.clone() for k, v in exp.model.encoder.state_dict().items()}
     scale = exp.model.log_scale.detach().clone()
-    features = exp.data.encoder(torch.from_numpy(np.zeros((1, 1, 28, 28), np.float32)))
+    probe = torch.rand(4, 1, 28, 28)
+    features = exp.data.encoder(probe)
     for step in range(2):
         exp.train_step(step)
     assert enc, "the judge encoder has parameters"
@@ -133,9 +134,7 @@ def test_encoder_stays_frozen_while_the_bottleneck_trains(cache_dir, tmp_path) -
     assert not any(p.requires_grad for p in exp.model.encoder.parameters())
     assert not exp.model.encoder.training
     assert not torch.equal(exp.model.log_scale.detach(), scale)  # the bottleneck did learn
-    np.testing.assert_array_equal(
-        exp.data.encoder(torch.zeros(1, 1, 28, 28)).numpy(), features.numpy()
-    )
+    np.testing.assert_array_equal(exp.data.encoder(probe).numpy(), features.numpy())
 
 
 @needs_mnist

@@ -30,7 +30,6 @@ from __future__ import annotations
 import json
 import os
 import time
-from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -43,8 +42,8 @@ from torch import nn
 from rdpc_common.errors import FileProblem
 
 from ..core.lifecycle import RunContext, RunResult, run_experiment
-from ..core.registry import resolve_function
-from ..core.rundir import load_torch_file, read_run_config
+from ..core.registry import ModelOptimizerState, resolve_function
+from ..core.rundir import load_torch_file, read_finished_run
 from ..core.seeding import numpy_rng
 from ..data import TensorSplits, load_splits
 from ..entropy import FactorizedPrior
@@ -369,7 +368,7 @@ def evaluate_features(
 
 
 # --------------------------------------------------------------------------- experiment
-class FeaturesExperiment:
+class FeaturesExperiment(ModelOptimizerState):
     """One frozen-feature compressor run (the ``features`` kind's
     :class:`~rdpc_neural.core.registry.Experiment`). Step ``t`` draws its batch and noise from
     a generator seeded by ``(seed, t)``."""
@@ -426,17 +425,6 @@ class FeaturesExperiment:
                  "feature_cpu_seconds": d.seconds, "probe_items": k}  # fmt: skip
         return row, facts
 
-    def state_dict(self, *, final: bool) -> dict[str, Any]:
-        state: dict[str, Any] = {"model": self.model.state_dict()}
-        if not final:
-            state["opt"] = self.opt.state_dict()
-        return state
-
-    def load_state_dict(self, state: Mapping[str, Any]) -> None:
-        self.model.load_state_dict(state["model"])
-        if "opt" in state:
-            self.opt.load_state_dict(state["opt"])
-
     def describe(self) -> str:
         c = self.config
         return f"{c.encoder} {c.encoder_name} β={c.beta:g}"
@@ -452,13 +440,7 @@ def load_feature_compressor(
 ) -> tuple[FeaturesConfig, FeatureCompressor]:
     """Config and trained model (eval mode, coding tables built) of a finished run directory,
     encoder weights from its checkpoint (``FileProblem`` naming the file otherwise)."""
-    root = Path(run_dir)
-    kind, config, _ = read_run_config(root)
-    if not isinstance(config, FeaturesConfig):
-        raise FileProblem(f"{root} is a {kind.name!r} run; expected a 'features' run.")
-    if not (root / "summary.json").is_file():
-        raise FileProblem(f"{root} is not finished (no summary.json); train it first.")
-    state = load_torch_file(root / "checkpoint.pt", remedy="train the run again")
+    config, state = read_finished_run(run_dir, "features")
     model = _build_model(config, build_encoder(config, pretrained=False))
     model.load_state_dict(state["model"])
     model.eval()
