@@ -166,3 +166,16 @@ def test_two_step_run_round_trips_through_a_dataset_file(cache_dir, tmp_path) ->
     np.testing.assert_array_equal(labels, s)
     expected = (codes - model.bias.detach().numpy()) / model.log_scale.detach().exp().numpy()
     np.testing.assert_allclose(recon, expected, rtol=1e-5, atol=1e-5)
+
+
+@needs_mnist
+def test_unfinished_run_cannot_compress(cache_dir, tmp_path) -> None:
+    from rdpc_neural.compression import open_codec
+    from rdpc_neural.kinds.features import train_features_run
+
+    config = FeaturesConfig(**{**TINY, "steps": 3})  # type: ignore[arg-type]
+    run = train_features_run(config, tmp_path, "t", data_dir=DATA, cache_dir=cache_dir,
+                             max_steps_this_call=1)  # fmt: skip
+    assert not run.finished
+    with pytest.raises(FileProblem, match="not finished"):
+        open_codec(run.path, DATA)

@@ -200,9 +200,9 @@ def build_encoder(
             raise ValueError(f"classifier {config.encoder_name!r} is not an nn.Sequential.")
         net = clf[:-1]  # the penultimate layer: everything before the last Linear
     elif config.encoder == "torchvision":
-        import torchvision
-
         path = check_weights_file(config.weights) if pretrained else None
+        import torchvision  # after the check: a missing file fails without the slow import
+
         net = torchvision.models.get_model(config.encoder_name, weights=None)
         if path is not None:
             net.load_state_dict(load_torch_file(path, remedy="use a torchvision state dict"))
