@@ -55,7 +55,9 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         for preset in args.presets:
             configs = get_preset(preset, "features").configs()
-            context = RunContext(Path(args.runs_dir).resolve(), preset, data_dir=args.data_dir)
+            context = RunContext(
+                Path(args.runs_dir).resolve(), preset, data_dir=args.data_dir, progress=True
+            )
             rows: list[dict[str, Any]] = []
             baseline: dict[str, Any] = {}
             for config in configs:

@@ -103,11 +103,15 @@ class FrozenEncoder(nn.Module):
         return x
 
     @torch.no_grad()
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Features ``(items, F)`` of images ``(items, C, H, W)``, in batches."""
-        parts = [self.net(self.prepare(x[i : i + _BATCH])).flatten(1)
-                 for i in range(0, len(x), _BATCH)]  # fmt: skip
-        return torch.cat(parts)
+    def forward(self, x: torch.Tensor, progress: bool = False) -> torch.Tensor:
+        """Features ``(items, F)`` of images ``(items, C, H, W)``, in batches (a tqdm bar
+        with `progress`: ImageNet encoders take minutes on a CPU)."""
+        starts: Any = range(0, len(x), _BATCH)
+        if progress:
+            from tqdm.auto import tqdm
+
+            starts = tqdm(starts, desc="frozen features", unit="batch", leave=False)
+        return torch.cat([self.net(self.prepare(x[i : i + _BATCH])).flatten(1) for i in starts])
 
 
 class _PooledEfficientNet(nn.Module):
@@ -295,7 +299,9 @@ def _feature_set(config: FeaturesConfig, context: RunContext) -> FeatureSet:
         encoder = build_encoder(config, pretrained=True, splits=splits,
                                 cache_dir=context.cache_dir, progress=context.progress)  # fmt: skip
         t0 = time.process_time()
-        feats = [encoder(x) for x in (splits.x_train, splits.x_val, splits.x_test)]
+        feats = [
+            encoder(x, context.progress) for x in (splits.x_train, splits.x_val, splits.x_test)
+        ]
         labels = [s.numpy().astype(np.int64) for s in (splits.s_train, splits.s_val, splits.s_test)]
         context.resources[key] = FeatureSet(
             encoder, feats[0], labels[0], feats[1], labels[1], feats[2], labels[2],
