@@ -7,8 +7,8 @@ features, needs ``pip install 'rdpc[pretrained]'``): train the run (or reuse it;
 features are computed once per preset), write the run's train split (``--train-items``, at
 most the split and the run's ``probe_items``) and test split (``--test-items``) with
 ``rdpc compress``'s function, decode both and fit logistic regression and LinearSVC on the
-decoded representation. The uncompressed features (float32, 32 F bits per image) give the probes' ceiling. CPU times are
-``time.process_time`` of this process (one thread).
+decoded representation. The uncompressed features (float32, 32 F bits per image) give the
+probes' ceiling. CPU times are ``time.process_time`` of this process (one thread).
 
 Usage::
 
