@@ -420,7 +420,8 @@ def frozen_features() -> Table:
         "| LinearSVC | train + eval CPU s |",
         "|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
-    for block in d["presets"].values():
+    for preset in sorted(d["presets"], key=lambda name: name != "features-mnist"):
+        block = d["presets"][preset]
         runs = sorted(block["runs"], key=lambda r: r["beta"])
         base = block["uncompressed_features"]
         name = f"{runs[0]['encoder_name'] or runs[0]['encoder']} ({runs[0]['feature_dim']}-d)"
