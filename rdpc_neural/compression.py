@@ -10,7 +10,8 @@ small so that every kind can plug in): ``kind``, ``run_dir``, ``dither_seed``, `
 :class:`~rdpc_neural.entropy.MeanScaleHyperprior`, whose side and main latents then share each
 chunk) and ``decode``; ``image`` runs have :mod:`~rdpc_neural.image_coding`.
 
-:func:`open_codec` gives the codec of a finished run directory; :func:`compress_items` /
+:func:`open_codec` gives the codec of a finished run directory (``invariant`` and
+``features`` runs through :class:`RunCodec`); :func:`compress_items` /
 :func:`compress_split` write a :mod:`~rdpc_neural.datafile` file, :func:`decompress_items` /
 :func:`decompress_file` read one back into the representations or the reconstructions. A file
 is checked against the codec that decodes it (model id, dither seed) and every chunk's decoded
@@ -85,15 +86,16 @@ def model_id(codec: DatasetCodec) -> bytes:
 
 @dataclass
 class RunCodec:
-    """The coding side of a trained model with ``encode``, ``prior`` and ``decode``:
-    encoder to integer symbols (rounding, no dither), the prior's integer tables and the
-    decoder (a model with ``compressor == "bince"`` has none)."""
+    """The coding side of a trained model (``invariant`` and ``features`` runs) with
+    ``encode``, ``prior`` and ``decode``: encoder to integer symbols (rounding, no dither), the
+    prior's integer tables and the decoder (a model with ``compressor == "bince"`` has none)."""
 
     run_dir: Path
     kind: str
     config: Any
     model: Any
     dither_seed: int | None = None  # deterministic rounding: no dither
+    data_dir: str | os.PathLike[str] | None = None  # image data of ``features`` runs
 
     @property
     def identity(self) -> dict[str, Any]:
@@ -175,9 +177,14 @@ def open_codec(
         from .image_coding import ImageRunCodec
 
         return ImageRunCodec.open(root, data_dir)
+    if kind.name == "features":
+        from .kinds.features import load_feature_compressor
+
+        return RunCodec(root, kind.name, *load_feature_compressor(root), data_dir=data_dir)
     if kind.name != "invariant":
         raise FileProblem(
-            f"{root} is a {kind.name!r} run; `rdpc compress` handles 'invariant' and 'image' runs."
+            f"{root} is a {kind.name!r} run; `rdpc compress` handles 'invariant', 'image' and "
+            "'features' runs."
         )
     from .kinds.invariant import load_compressor
 
@@ -188,11 +195,16 @@ def open_codec(
 def load_split(codec: Any, data: str, split: str, items: int) -> tuple[NDArray[Any], ...]:
     """``(x, labels)`` of a dataset split. ``banana``: `items` samples of a fixed stream per
     split, labelled with the quantile class of the run's maximal invariant; ``mnist`` (image
-    runs): the run's own train/test split (at most `items` images) and digit labels."""
+    and features runs): the run's own train/test split (at most `items` images) and digit
+    labels."""
     if split not in _SPLITS:
         raise ValueError(f"`split` must be one of {', '.join(_SPLITS)}; got {split!r}.")
     if codec.kind == "image":
         return codec.load_split(data, split, items)  # type: ignore[no-any-return]
+    if codec.kind == "features":
+        from .kinds.features import load_feature_split
+
+        return load_feature_split(codec.config, data, split, items, codec.data_dir)
     from .banana import invariant_classes, sample_banana
 
     if data != "banana":

@@ -171,8 +171,10 @@ def build_task(
 _TENSOR_FIELDS = ("x_train", "s_train", "x_val", "s_val", "x_test", "s_test")
 
 
-def data_identity(config: RunConfig, splits: TensorSplits) -> dict[str, Any]:
-    """What identifies the classifiers' training data (part of their cache key)."""
+def data_identity(config: Any, splits: TensorSplits) -> dict[str, Any]:
+    """What identifies the classifiers' training data (part of their cache key); `config` is
+    any run config with ``dataset``, ``val_size``, ``split_seed`` and ``train_subset`` (image
+    and features runs on the same split share their cached classifiers)."""
     return {
         "dataset": config.dataset,
         "val_size": config.val_size,

@@ -23,7 +23,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--data",
         required=True,
-        help="dataset: banana (invariant runs) or the image run's dataset (mnist)",
+        help="dataset: banana (invariant runs) or the run's dataset (mnist: image, features)",
     )
     parser.add_argument("--split", choices=("train", "test"), default="test")
     parser.add_argument("--out", required=True, help="output file")

@@ -23,6 +23,7 @@ from typing import Any, Protocol
 
 __all__ = [
     "Experiment",
+    "ModelOptimizerState",
     "ExperimentKind",
     "Preset",
     "ListPreset",
@@ -76,6 +77,26 @@ class Experiment(Protocol):
     def describe(self) -> str:
         """Short label of the run for progress bars."""
         ...
+
+
+class ModelOptimizerState:
+    """The checkpoint half of :class:`Experiment` for experiments whose whole trainable state
+    is ``self.model`` and ``self.opt`` (torch modules/optimizers): the optimizer is kept only
+    in non-final checkpoints, where a resumed run needs it."""
+
+    model: Any
+    opt: Any
+
+    def state_dict(self, *, final: bool) -> dict[str, Any]:
+        state: dict[str, Any] = {"model": self.model.state_dict()}
+        if not final:
+            state["opt"] = self.opt.state_dict()
+        return state
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        self.model.load_state_dict(state["model"])
+        if "opt" in state:
+            self.opt.load_state_dict(state["opt"])
 
 
 @dataclass(frozen=True)

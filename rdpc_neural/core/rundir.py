@@ -54,6 +54,7 @@ __all__ = [
     "check_folder_name",
     "write_run_config",
     "read_run_config",
+    "read_finished_run",
     "read_json",
     "write_metrics_csv",
     "read_metrics_csv",
@@ -219,6 +220,19 @@ def read_run_config(root: str | os.PathLike[str]) -> tuple[ExperimentKind, Any, 
             f"{expected}, the folder is {root.name} (edited or copied by hand?)."
         )
     return kind, config, meta
+
+
+def read_finished_run(root: str | os.PathLike[str], kind_name: str) -> tuple[Any, Any]:
+    """``(config, checkpoint state)`` of a finished run of kind `kind_name` (the models of
+    ``rdpc compress`` and friends); a run of another kind, an unfinished run or an unreadable
+    checkpoint is a :class:`~rdpc_common.errors.FileProblem` naming the directory or file."""
+    root = Path(root)
+    kind, config, _ = read_run_config(root)
+    if kind.name != kind_name:
+        raise FileProblem(f"{root} is a {kind.name!r} run; expected a {kind_name!r} run.")
+    if not (root / "summary.json").is_file():
+        raise FileProblem(f"{root} is not finished (no summary.json); train it first.")
+    return config, load_torch_file(root / "checkpoint.pt", remedy="train the run again")
 
 
 def _cell(value: Any, allow_inf: bool) -> str:

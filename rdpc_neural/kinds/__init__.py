@@ -12,6 +12,8 @@ kind           what it trains
                :mod:`.synthetic_results`)
 ``invariant``  invariant compressors (VC, VIC, BINCE) for prediction, Dubois et al. 2021
                (:mod:`.invariant_config`, :mod:`.invariant`)
+``features``   a learned entropy bottleneck on a frozen encoder's features (the reference's
+               CLIP compressor recipe; :mod:`.features_config`, :mod:`.features`)
 =============  ==========================================================================
 
 A new kind is one module (config class + ``build(config, context)``) plus one
@@ -25,6 +27,7 @@ from typing import Any
 
 from ..core.registry import ExperimentKind, Prerequisite, register_kind, register_preset
 from . import (
+    features_config,
     image_config,
     image_presets,
     image_results,
@@ -33,7 +36,7 @@ from . import (
     synthetic_results,
 )
 
-__all__ = ["IMAGE", "SYNTHETIC", "INVARIANT"]
+__all__ = ["IMAGE", "SYNTHETIC", "INVARIANT", "FEATURES"]
 
 
 def _image_dependencies(config: image_config.RunConfig) -> list[image_config.RunConfig]:
@@ -144,3 +147,38 @@ INVARIANT = register_kind(
 )
 for _name in invariant_config.INVARIANT_PRESETS:
     register_preset(_name, INVARIANT.name, partial(invariant_config.get_invariant_preset, _name))
+
+
+def _features_listing_row(config: features_config.FeaturesConfig) -> dict[str, Any]:
+    return {"encoder": config.encoder, "encoder_name": config.encoder_name, "beta": config.beta}
+
+
+FEATURES = register_kind(
+    ExperimentKind(
+        name=features_config.KIND,
+        description="entropy bottleneck on a frozen encoder's features, linear probes",
+        config_class=features_config.FeaturesConfig,
+        schema_version=features_config.SCHEMA_VERSION,
+        metric_columns=features_config.METRIC_COLUMNS,
+        int_columns=features_config.INT_COLUMNS,
+        build="rdpc_neural.kinds.features:build",
+        listing_columns=(
+            "preset",
+            "hash",
+            "status",
+            "encoder",
+            "encoder_name",
+            "beta",
+            "step",
+            "coded_bits",
+            "estimated_bits",
+            "l1_distortion",
+            "logistic_acc",
+            "linear_svc_acc",
+            "train_seconds",
+        ),  # fmt: skip
+        listing_row=_features_listing_row,
+    )
+)
+for _name in features_config.FEATURES_PRESETS:
+    register_preset(_name, FEATURES.name, partial(features_config.get_features_preset, _name))
