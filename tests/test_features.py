@@ -151,9 +151,9 @@ def test_two_step_run_round_trips_through_a_dataset_file(cache_dir, tmp_path) ->
     assert run.finished and 0 <= run.final["logistic_acc"] <= 1
     out = tmp_path / "test.rdpcz"
     facts = compress_split(run.path, "mnist", "test", out, items=150, data_dir=DATA)
-    assert (
-        facts["items"] == 150 and facts["bits_per_item"] == 8 * (out.stat().st_size - 150) / 150
-    )  # labels are one byte per item
+    size = out.stat().st_size  # bits per item count the file without its labels section
+    assert facts["items"] == 150 and 0 < facts["label_bytes"] < size
+    assert facts["bits_per_item"] == pytest.approx(8 * (size - facts["label_bytes"]) / 150)
     codes, labels, _ = decompress_file(out, run.path, data_dir=DATA)
     recon, _, _ = decompress_file(out, run.path, what="reconstruction", data_dir=DATA)
     # Independently: the run's model applied to the same images, rounded by numpy.
