@@ -64,10 +64,11 @@ from ..banana import maximal_invariant, random_transform, representative, sample
 from ..core.lifecycle import RunContext, RunResult, run_experiment
 from ..core.rundir import load_torch_file, read_run_config
 from ..core.seeding import numpy_rng
-from ..entropy import FactorizedPrior
+from ..entropy import FactorizedPrior, MeanScaleHyperprior
 from ..entropy.likelihood import bound_likelihood, likelihood_bits
 from . import INVARIANT_COLUMNS
 from .invariant_config import InvariantConfig
+from .invariant_nets import ConvDecoder, ConvEncoder, resnet18_encoder
 
 __all__ = [
     "METRIC_COLUMNS",
@@ -115,18 +116,35 @@ def _mlp(n_in: int, n_out: int, hidden: int, depth: int) -> nn.Sequential:
 
 
 class InvariantCompressor(nn.Module):
-    """Encoder, factorized prior and decoder (VC, VIC) or projection head (BINCE)."""
+    """Encoder, entropy model and decoder (VC, VIC) or projection head (BINCE).
+
+    MLPs and a factorized prior for the banana; a CNN or ResNet-18 encoder, the CNN decoder
+    (pixel logits) and a factorized prior or hyperprior for images
+    (:mod:`~rdpc_neural.kinds.invariant_nets`)."""
+
+    prior: FactorizedPrior | MeanScaleHyperprior
 
     def __init__(self, config: InvariantConfig) -> None:
         super().__init__()
         self.compressor = config.compressor
-        self.encoder = _mlp(2, config.latent_dim, config.hidden, config.depth)
-        self.prior = FactorizedPrior(config.latent_dim)
-        if config.compressor == "bince":
-            self.head = _mlp(config.latent_dim, config.projection_dim, config.hidden, 1)
-            self.log_inv_temperature = nn.Parameter(torch.tensor(-math.log(config.temperature)))
+        d = config.latent_dim
+        if config.architecture == "mlp":
+            self.encoder: nn.Module = _mlp(2, d, config.hidden, config.depth)
+        elif config.architecture == "cnn":
+            self.encoder = ConvEncoder(d, config.width, config.hidden)
         else:
-            self.decoder = _mlp(config.latent_dim, 2, config.hidden, config.depth)
+            self.encoder = resnet18_encoder(d)
+        if config.entropy_model == "factorized":
+            self.prior = FactorizedPrior(d)
+        else:
+            self.prior = MeanScaleHyperprior(d)
+        if config.compressor == "bince":
+            self.head = _mlp(d, config.projection_dim, config.hidden, 1)
+            self.log_inv_temperature = nn.Parameter(torch.tensor(-math.log(config.temperature)))
+        elif config.architecture == "mlp":
+            self.decoder: nn.Module = _mlp(d, 2, config.hidden, config.depth)
+        else:
+            self.decoder = ConvDecoder(d, config.width, config.hidden)
 
     def encode(self, x: torch.Tensor) -> torch.Tensor:
         """Continuous latents y (before quantization), shape ``(n, d)``."""
@@ -134,7 +152,9 @@ class InvariantCompressor(nn.Module):
         return out
 
     def noisy(self, y: torch.Tensor, u: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """``(y + u, bits per item)`` of the training relaxation."""
+        """``(y + u, bits per item)`` of the training relaxation (factorized prior)."""
+        if not isinstance(self.prior, FactorizedPrior):
+            raise TypeError("noisy() takes the noise explicitly: factorized prior only")
         y_tilde = y + u
         return y_tilde, likelihood_bits(bound_likelihood(self.prior.likelihood(y_tilde)))
 
