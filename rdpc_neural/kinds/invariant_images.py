@@ -33,6 +33,7 @@ References
 
 from __future__ import annotations
 
+import functools
 import math
 from typing import Any
 
@@ -43,7 +44,7 @@ from torch import nn
 from ..augment import augment
 from ..core.lifecycle import RunContext
 from ..core.seeding import numpy_rng
-from ..data import TensorSplits, load_splits
+from ..data import TensorSplits, load_splits, resolve_data_root
 from ..entropy import FactorizedPrior
 from ..probes import linear_probe_accuracy
 from .invariant import InvariantCompressor, InvariantExperiment, infonce_bits
@@ -52,6 +53,7 @@ from .invariant_config import InvariantConfig
 __all__ = [
     "ImageInvariantExperiment",
     "build",
+    "mnist_splits",
     "torch_generator",
     "heldout_views",
     "encode_batched",
@@ -65,6 +67,13 @@ _STREAM_STEP = 1
 _SPLIT_VAL, _SPLIT_TEST, _SPLIT_FIT, _SPLIT_VIEWS = 0, 1, 2, 3
 _MAX_INV_TEMPERATURE = 100.0  # as the banana's (clamp of the learned inverse temperature)
 _BATCH = 1000  # images per forward pass at evaluation
+
+
+@functools.lru_cache(maxsize=1)
+def mnist_splits(root: str) -> TensorSplits:
+    """MNIST under `root` (read and checked once per process: every run of a sweep worker and
+    every test shares the tensors, which nothing modifies)."""
+    return load_splits("mnist", root)
 
 
 def torch_generator(*key: int) -> torch.Generator:
@@ -113,7 +122,7 @@ class ImageInvariantExperiment(InvariantExperiment):
 
     def __init__(self, config: InvariantConfig, context: RunContext | None = None) -> None:
         super().__init__(config, context)
-        self.data: TensorSplits = load_splits("mnist")
+        self.data: TensorSplits = mnist_splits(str(resolve_data_root()))
         self._heldout: dict[tuple[int, bool], torch.Tensor] = {}
 
     def _views(self, split: int, *, final: bool) -> torch.Tensor:

@@ -1,8 +1,9 @@
 """Networks of the invariant compressors on 28 x 28 images (augmented MNIST).
 
 * :class:`ConvEncoder` / :class:`ConvDecoder`: a small CNN pair sized for CPU training (two
-  stride-2 convolutions, one hidden dense layer; the decoder mirrors it and outputs pixel
-  logits).
+  stride-2 convolutions with batch norm, one hidden dense layer; the decoder mirrors it and
+  outputs pixel logits). Batch norm: VIC on augmented MNIST reached a lower distortion in
+  the first 200 steps with it (277 vs 289 bits per image, one prototype run each).
 * :func:`resnet18_encoder`: :func:`torchvision.models.resnet18` with random initialisation
   (``weights=None``: nothing is downloaded), its stem adapted to one-channel 28 x 28 inputs
   (3 x 3 stride-1 first convolution, no max-pool, as is usual for small images) and its last
@@ -36,8 +37,10 @@ class ConvEncoder(nn.Sequential):
     def __init__(self, latent_dim: int, width: int, hidden: int) -> None:
         super().__init__(
             nn.Conv2d(1, width, 4, 2, 1),
+            nn.BatchNorm2d(width),
             nn.ReLU(),
             nn.Conv2d(width, 2 * width, 4, 2, 1),
+            nn.BatchNorm2d(2 * width),
             nn.ReLU(),
             nn.Flatten(),
             nn.Linear(2 * width * _GRID * _GRID, hidden),
@@ -58,6 +61,7 @@ class ConvDecoder(nn.Sequential):
             nn.ReLU(),
             nn.Unflatten(1, (2 * width, _GRID, _GRID)),
             nn.ConvTranspose2d(2 * width, width, 4, 2, 1),
+            nn.BatchNorm2d(width),
             nn.ReLU(),
             nn.ConvTranspose2d(width, 1, 4, 2, 1),
         )
