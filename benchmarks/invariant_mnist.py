@@ -50,8 +50,11 @@ def main(argv: list[str] | None = None) -> int:
         "python": platform.python_version(),
         "cpu_count": os.cpu_count(),
         "load_avg": list(os.getloadavg()),
-        "targets": {"vic_bits_max": VIC_BITS_TARGET, "accuracy_min": ACCURACY_TARGET,
-                    "vc_over_vic_min": VC_OVER_VIC_TARGET},  # fmt: skip
+        "targets": {
+            "vic_bits_max": VIC_BITS_TARGET,
+            "accuracy_min": ACCURACY_TARGET,
+            "vc_over_vic_min": VC_OVER_VIC_TARGET,
+        },  # fmt: skip
         "presets": {},
     }
     for preset in args.presets:

@@ -27,8 +27,8 @@ def accuracy_vs_bits_panel(ax: Any, rows: Sequence[Mapping[str, Any]]) -> None:
     """Probe test accuracy (%) against real coded bits per image, one marker per run, VC's
     runs joined in order of rate (its frontier)."""
     for comp in ("vc", "vic", "bince"):
-        pts = sorted((r["coded_bits"], 100 * r["probe_accuracy"], r["beta"]) for r in rows
-                     if r["compressor"] == comp and r.get("probe_accuracy") is not None)  # fmt: skip
+        mine = [r for r in rows if r["compressor"] == comp and r.get("probe_accuracy") is not None]
+        pts = sorted((r["coded_bits"], 100 * r["probe_accuracy"], r["beta"]) for r in mine)
         if not pts:
             continue
         xs, ys, betas = zip(*pts, strict=True)

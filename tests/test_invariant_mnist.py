@@ -65,8 +65,13 @@ def test_identity_and_quarter_turn_against_exact_pixel_maps() -> None:
         ({"rate_warmup": 1.5}, r"`rate_warmup` must be in \[0, 1\]"),
         ({"width": 0}, "`width` must be >= 1"),
         (
-            {"source": "mnist", "invariance": "affine", "architecture": "cnn",
-             "val_items": 1000, "test_items": 10_001},
+            {
+                "source": "mnist",
+                "invariance": "affine",
+                "architecture": "cnn",
+                "val_items": 1000,
+                "test_items": 10_001,
+            },
             "`test_items` must be in",
         ),  # fmt: skip
     ],
@@ -117,18 +122,26 @@ def test_vic_decodes_the_unaugmented_digit(mnist_env, monkeypatch) -> None:
             assert not any(hits)
 
 
-def test_tiny_runs_round_trip_through_compress_decompress(mnist_env, tmp_path) -> None:
+@pytest.fixture(scope="module")
+def tiny_runs(mnist_env, tmp_path_factory):
+    from rdpc_neural.kinds.invariant import train_invariant_run
+
+    root = tmp_path_factory.mktemp("mnist_invariant_runs")
+    configs = get_invariant_preset("mnist-invariant-tiny").configs()
+    return root, [train_invariant_run(c, root, "tiny") for c in configs]
+
+
+def test_tiny_runs_round_trip_through_compress_decompress(tiny_runs) -> None:
     from rdpc_neural.entropy import ChunkedStream
-    from rdpc_neural.kinds.invariant import load_compressor, train_invariant_run
+    from rdpc_neural.kinds.invariant import load_compressor
     from rdpc_neural.kinds.invariant_images import encode_batched
 
     x = augment(_images(20), torch.Generator().manual_seed(1))
-    for config in get_invariant_preset("mnist-invariant-tiny").configs():
-        res = train_invariant_run(config, tmp_path, "tiny")
+    for res in tiny_runs[1]:
         assert res.finished and res.final is not None
         assert 0.0 <= res.final["probe_accuracy"] <= 1.0
         assert res.final["coded_bits"] > 0
-        _, model = load_compressor(res.path)
+        config, model = load_compressor(res.path)
         y = encode_batched(model, x)
         stream = model.prior.compress(y, chunk_items=7, check=True)
         decoded = ChunkedStream.from_bytes(stream.to_bytes())
@@ -137,6 +150,21 @@ def test_tiny_runs_round_trip_through_compress_decompress(mnist_env, tmp_path) -
         )
         if config.compressor != "bince":
             assert model.decode(model.prior.decompress(decoded)).shape == x.shape
+
+
+def test_mnist_figure_and_equal_accuracy_ratio(tiny_runs, tmp_path) -> None:
+    from figures.invariant_mnist import mnist_invariant_figures
+    from rdpc_neural.kinds.invariant_results import equal_error_ratio, invariant_runs_table
+
+    root, _ = tiny_runs
+    rows = invariant_runs_table(root, "tiny")
+    assert {r["compressor"] for r in rows} == {"vc", "vic", "bince"}
+    paths = mnist_invariant_figures(root, tmp_path, rows, preset="tiny", n_images=3,
+                                    formats=("png",))  # fmt: skip
+    assert [p.name for p in paths] == ["mnist_invariant_tiny.png"]
+    # One VC run: no frontier to interpolate on, so no ratio (never an extrapolation).
+    (ratio,) = equal_error_ratio(rows, "affine", error="probe_error")
+    assert ratio["vc_bits_at_equal_error"] is None and ratio["ratio"] is None
 
 
 def test_paper_preset_builds_and_takes_one_step(mnist_env) -> None:

@@ -410,6 +410,47 @@ def synthetic_gaps() -> Table:
     return [*lines, "", _caption(rel, d["command"], d["versions"])]
 
 
+def mnist_invariant() -> Table:
+    """Augmented MNIST: real coded bits per image and linear-probe accuracy per run, and the
+    issue's targets (``mnist-invariant-cpu``)."""
+    rel = "benchmarks/results/invariant_mnist.json"
+    d = _load(rel)
+    entry = d["presets"]["mnist-invariant-cpu"]
+    lines = [
+        "| compressor | beta | steps | coded bits/image | estimated bits | coded/estimated "
+        "| probe accuracy | train seconds |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for (comp, _), rows in _by_compressor(entry["runs"]).items():
+        for r in rows:
+            lines.append(
+                f"| {comp.upper()} | {r['beta']:g} | {r['steps']} | {r['coded_bits']:.1f} "
+                f"| {r['estimated_bits']:.1f} | {r['coded_over_estimated']:.4f} "
+                f"| {100 * r['probe_accuracy']:.1f}% | {r['train_seconds']:.0f} |"
+            )
+    t = d["targets"]
+    met = "met" if entry["vic_meets_target"] else "not met"
+    lines += [
+        "",
+        f"VIC <= {t['vic_bits_max']:g} coded bits at >= {100 * t['accuracy_min']:g}% accuracy: "
+        f"**{met}**. Training time of the preset: {entry['train_seconds_total'] / 60:.1f} min "
+        "(sum over its runs, one thread each).",
+    ]
+    for q in entry["vc_over_vic_at_equal_accuracy"]:
+        if q["vc_over_vic"] is None:
+            lines.append(
+                f"VC at VIC's accuracy (beta {q['beta']:g}): outside VC's measured frontier, "
+                "no ratio (target >= 2.5)."
+            )
+        else:
+            lines.append(
+                f"VC / VIC coded bits at VIC's accuracy (beta {q['beta']:g}): "
+                f"{q['vc_bits_at_equal_error']:.1f} / {q['vic_bits']:.1f} = "
+                f"**{q['vc_over_vic']:.2f}** (target >= {t['vc_over_vic_min']:g})."
+            )
+    return [*lines, "", _caption(rel, d["command"], {"python": d.get("python")})]
+
+
 TABLES: dict[str, Callable[[], Table]] = {
     "theory_speed": theory_speed,
     "discrete_certified": discrete_certified,
@@ -424,6 +465,7 @@ TABLES: dict[str, Callable[[], Table]] = {
     "synthetic_gaps": synthetic_gaps,
     "banana_coded": banana_coded,
     "banana_gaps": banana_gaps,
+    "mnist_invariant": mnist_invariant,
 }
 
 

@@ -146,6 +146,14 @@ class InvariantCompressor(nn.Module):
         else:
             self.decoder = ConvDecoder(d, config.width, config.hidden)
 
+    @property
+    def factorized_prior(self) -> FactorizedPrior:
+        """The entropy model when it is the factorized prior (the banana's: its symbols are
+        ``round(y)``); ``TypeError`` for the hyperprior."""
+        if not isinstance(self.prior, FactorizedPrior):
+            raise TypeError("this compressor codes with a hyperprior, not a factorized prior")
+        return self.prior
+
     def encode(self, x: torch.Tensor) -> torch.Tensor:
         """Continuous latents y (before quantization), shape ``(n, d)``."""
         out: torch.Tensor = self.encoder(x)
@@ -153,10 +161,9 @@ class InvariantCompressor(nn.Module):
 
     def noisy(self, y: torch.Tensor, u: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """``(y + u, bits per item)`` of the training relaxation (factorized prior)."""
-        if not isinstance(self.prior, FactorizedPrior):
-            raise TypeError("noisy() takes the noise explicitly: factorized prior only")
         y_tilde = y + u
-        return y_tilde, likelihood_bits(bound_likelihood(self.prior.likelihood(y_tilde)))
+        lik = self.factorized_prior.likelihood(y_tilde)
+        return y_tilde, likelihood_bits(bound_likelihood(lik))
 
     def decode(self, z: torch.Tensor) -> torch.Tensor:
         """Reconstruction (VC: of x; VIC: of its representative) from (noisy) codes."""
@@ -231,7 +238,7 @@ def evaluate_invariant(
     y = model.encode(_to_torch(x))
     _, noise_bits = model.noisy(y, _uniform(rng, tuple(y.shape)))
     model.prior.update()
-    symbols = model.prior.symbols(y)
+    symbols = model.factorized_prior.symbols(y)
     estimated = float(model.prior.estimate_bits(y).mean())
     stream = model.prior.compress(y, chunk_items=config.chunk_items, check=True)
     coded = 8 * len(stream.to_bytes()) / n
@@ -239,7 +246,7 @@ def evaluate_invariant(
 
     m = maximal_invariant(x, config.invariance)
     fit_x = sample_banana(config.fit_items, numpy_rng(_TAG_TEST, config.test_seed, _SPLIT_FIT))
-    fit_codes = model.prior.symbols(model.encode(_to_torch(fit_x)))
+    fit_codes = model.factorized_prior.symbols(model.encode(_to_torch(fit_x)))
     row: dict[str, Any] = {
         "step": step,
         "split": split,
@@ -257,7 +264,7 @@ def evaluate_invariant(
     if config.compressor == "bince":
         views = numpy_rng(_TAG_TEST, config.test_seed, _SPLIT_VIEWS)
         x2 = random_transform(x, config.invariance, views)
-        z2 = torch.from_numpy(model.prior.symbols(model.encode(_to_torch(x2))).astype(np.float32))
+        z2 = torch.from_numpy(model.factorized_prior.symbols(model.encode(_to_torch(x2))).astype(np.float32))
         scale = model.log_inv_temperature.exp().clamp(max=_MAX_INV_TEMPERATURE)
         batch = config.batch_size  # the loss is defined per batch of the training size
         parts = [
@@ -435,7 +442,7 @@ def quantization_map(
     xs = np.linspace(extent[0], extent[1], grid)
     ys = np.linspace(extent[2], extent[3], grid)
     pts = np.stack(np.meshgrid(xs, ys), -1).reshape(-1, 2)
-    codes = model.prior.symbols(model.encode(_to_torch(pts)))
+    codes = model.factorized_prior.symbols(model.encode(_to_torch(pts)))
     keys, cell = np.unique(codes, axis=0, return_inverse=True)
     out: dict[str, NDArray[Any]] = {"cell": cell.reshape(grid, grid), "codes": keys,
                                     "x": xs, "y": ys}  # fmt: skip

@@ -93,7 +93,9 @@ def encode_batched(model: InvariantCompressor, images: torch.Tensor) -> torch.Te
     return torch.cat([model.encode(images[i : i + _BATCH]) for i in range(0, len(images), _BATCH)])
 
 
-def distortion_bits(config: InvariantConfig, logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+def distortion_bits(
+    config: InvariantConfig, logits: torch.Tensor, target: torch.Tensor
+) -> torch.Tensor:
     """Per-image distortion: Bernoulli NLL in bits (``"bce"``) or squared error (``"mse"``),
     summed over the pixels."""
     if config.distortion == "bce":

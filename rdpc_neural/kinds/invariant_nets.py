@@ -71,7 +71,7 @@ def resnet18_encoder(latent_dim: int) -> nn.Module:
     """A randomly initialised ResNet-18 mapping ``(n, 1, 28, 28)`` to ``(n, latent_dim)``."""
     from torchvision.models import resnet18
 
-    net = resnet18(weights=None, num_classes=latent_dim)
+    net: nn.Module = resnet18(weights=None, num_classes=latent_dim)
     net.conv1 = nn.Conv2d(1, 64, 3, 1, 1, bias=False)
-    net.maxpool = nn.Identity()  # type: ignore[assignment]
+    net.maxpool = nn.Identity()
     return net
