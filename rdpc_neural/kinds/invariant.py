@@ -264,7 +264,9 @@ def evaluate_invariant(
     if config.compressor == "bince":
         views = numpy_rng(_TAG_TEST, config.test_seed, _SPLIT_VIEWS)
         x2 = random_transform(x, config.invariance, views)
-        z2 = torch.from_numpy(model.factorized_prior.symbols(model.encode(_to_torch(x2))).astype(np.float32))
+        z2 = torch.from_numpy(
+            model.factorized_prior.symbols(model.encode(_to_torch(x2))).astype(np.float32)
+        )
         scale = model.log_inv_temperature.exp().clamp(max=_MAX_INV_TEMPERATURE)
         batch = config.batch_size  # the loss is defined per batch of the training size
         parts = [
