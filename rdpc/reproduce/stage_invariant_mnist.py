@@ -3,26 +3,21 @@ coded bits per image and linear-probe accuracy, and the reconstructions figure."
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from typing import Any
 
 from .report import fmt
+from .stage_invariant import sweep_rows
 from .stages import StageEnv, StageOutcome, StageSpec, register_stage
 
 
 def run(stage: StageOutcome, settings: Mapping[str, Any], env: StageEnv) -> None:
     from figures.invariant_mnist import mnist_invariant_figures
-    from rdpc_neural.core.sweep import run_sweep
-    from rdpc_neural.kinds.invariant_results import equal_error_ratio, invariant_runs_table
+    from rdpc_neural.kinds.invariant_results import equal_error_ratio
 
     preset = settings["preset"]
-    sweep = run_sweep(preset, env.runs, jobs=env.jobs, threads_per_job=1, progress=env.progress)
-    stage.reused_runs = sweep.skipped
-    rows = invariant_runs_table(env.runs, preset)
-    stage.ok = not sweep.failed and bool(rows)
-    if sweep.failed:
-        stage.error = f"{len(sweep.failed)} run(s) failed: {json.dumps(sweep.failed)[:2000]}"
+    rows = sweep_rows(stage, preset, env)
+    if rows is None:
         return
     ratios = equal_error_ratio(rows, "affine", error="probe_error")
     figures = mnist_invariant_figures(env.runs, env.out / "figures", rows, preset=preset,
