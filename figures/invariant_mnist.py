@@ -37,7 +37,13 @@ def accuracy_vs_bits_panel(ax: Any, rows: Sequence[Mapping[str, Any]]) -> None:
         for x, y, b in pts:
             ax.annotate(f"β={b:g}", (x, y), textcoords="offset points", xytext=(3, -8),
                         fontsize=6)  # fmt: skip
+    from matplotlib.ticker import LogLocator, NullFormatter, ScalarFormatter
+
     ax.set_xscale("log")
+    ax.xaxis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))
+    ax.xaxis.set_major_formatter(ScalarFormatter())
+    ax.xaxis.set_minor_formatter(NullFormatter())
+    ax.margins(x=0.2, y=0.1)
     ax.set_xlabel("real coded bits per image")
     ax.set_ylabel("linear-probe test accuracy (%)")
     ax.set_title("augmented MNIST: accuracy vs rate")
