@@ -47,7 +47,21 @@ from ..core.seeding import numpy_rng
 from ..data import TensorSplits, load_splits, resolve_data_root
 from ..entropy import FactorizedPrior
 from ..probes import linear_probe_accuracy
-from .invariant import InvariantCompressor, InvariantExperiment, infonce_bits
+
+# The banana's seed streams and clamp of BINCE's learned inverse temperature (same kind).
+from .invariant import (
+    _MAX_INV_TEMPERATURE,
+    _SPLIT_FIT,
+    _SPLIT_TEST,
+    _SPLIT_VAL,
+    _SPLIT_VIEWS,
+    _STREAM_STEP,
+    _TAG_TEST,
+    _TAG_TRAIN,
+    InvariantCompressor,
+    InvariantExperiment,
+    infonce_bits,
+)
 from .invariant_config import InvariantConfig
 
 __all__ = [
@@ -62,10 +76,6 @@ __all__ = [
 ]
 
 _LN2 = math.log(2.0)
-_TAG_TRAIN, _TAG_TEST = 0x1A7, 0x7E57  # the banana's stream tags
-_STREAM_STEP = 1
-_SPLIT_VAL, _SPLIT_TEST, _SPLIT_FIT, _SPLIT_VIEWS = 0, 1, 2, 3
-_MAX_INV_TEMPERATURE = 100.0  # as the banana's (clamp of the learned inverse temperature)
 _BATCH = 1000  # images per forward pass at evaluation
 
 
