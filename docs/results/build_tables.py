@@ -454,6 +454,7 @@ def mnist_invariant() -> Table:
     notes = [f"{n}<br>" for n in notes[:-1]] + notes[-1:]
     return [*lines, "", *notes, "", _caption(rel, d["command"], {"python": d.get("python")})]
 
+
 TABLES: dict[str, Callable[[], Table]] = {
     "theory_speed": theory_speed,
     "discrete_certified": discrete_certified,
