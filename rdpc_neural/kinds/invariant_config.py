@@ -341,8 +341,8 @@ _PRESETS: dict[str, tuple[str, Callable[[], list[InvariantConfig]]]] = {
         f"augmented MNIST, small CNN, z=32: VIC, VC and BINCE at 2 betas; {_MNIST_CPU_STEPS} steps",
         _mnist_cpu),
     "mnist-invariant-vic-long": (
-        f"augmented MNIST: the CPU preset's VIC, {3 * _MNIST_CPU_STEPS} steps (3x longer)",
-        lambda: [InvariantConfig(compressor="vic", beta=_MNIST_VIC_BETA, **_long())]),  # type: ignore[arg-type]
+        f"augmented MNIST: the CPU preset's VIC, {3 * _MNIST_CPU_STEPS} steps (3x), beta 2 and 4",
+        lambda: [InvariantConfig(compressor="vic", beta=b, **_long()) for b in (_MNIST_VIC_BETA, 4.0)]),  # type: ignore[arg-type]
     "mnist-invariant-paper": (
         "augmented MNIST, ResNet-18 encoder, z=128, hyperprior (GPU-sized; not trained here)",
         lambda: [InvariantConfig(compressor=c, beta=1.0, **_MNIST_PAPER) for c in COMPRESSORS]),  # type: ignore[arg-type]
