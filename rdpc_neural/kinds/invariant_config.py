@@ -316,6 +316,9 @@ def _mnist_cpu() -> list[InvariantConfig]:
     return out
 
 
+_LONG_BETAS = (_MNIST_VIC_BETA, 4.0)
+
+
 def _long() -> dict[str, object]:
     # How far VIC's accuracy moves with training alone (the CPU preset's VIC had not converged).
     return {**_MNIST, "steps": 3 * _MNIST_CPU_STEPS, "eval_every": _MNIST_CPU_STEPS}
@@ -342,7 +345,7 @@ _PRESETS: dict[str, tuple[str, Callable[[], list[InvariantConfig]]]] = {
         _mnist_cpu),
     "mnist-invariant-vic-long": (
         f"augmented MNIST: the CPU preset's VIC, {3 * _MNIST_CPU_STEPS} steps (3x), beta 2 and 4",
-        lambda: [InvariantConfig(compressor="vic", beta=b, **_long()) for b in (_MNIST_VIC_BETA, 4.0)]),  # type: ignore[arg-type]
+        lambda: [InvariantConfig(compressor="vic", beta=b, **_long()) for b in _LONG_BETAS]),  # type: ignore[arg-type]
     "mnist-invariant-paper": (
         "augmented MNIST, ResNet-18 encoder, z=128, hyperprior (GPU-sized; not trained here)",
         lambda: [InvariantConfig(compressor=c, beta=1.0, **_MNIST_PAPER) for c in COMPRESSORS]),  # type: ignore[arg-type]
