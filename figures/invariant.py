@@ -102,7 +102,7 @@ def invariant_figures(
     found: dict[tuple[str, float], dict[str, Any]] = {}
     vc: dict[float, Any] = {}
     for rec in iter_runs(runs_dir, preset, "invariant"):
-        if not rec.finished or rec.final is None:
+        if not rec.finished or rec.final is None or rec.config.source != "banana":
             continue
         c = rec.config
         entry = (rec.path, rec.final)

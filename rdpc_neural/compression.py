@@ -95,7 +95,7 @@ class RunCodec:
     config: Any
     model: Any
     dither_seed: int | None = None  # deterministic rounding: no dither
-    data_dir: str | os.PathLike[str] | None = None  # image data of ``features`` runs
+    data_dir: str | os.PathLike[str] | None = None  # MNIST data (features, augmented MNIST)
 
     @property
     def identity(self) -> dict[str, Any]:
@@ -189,14 +189,15 @@ def open_codec(
     from .kinds.invariant import load_compressor
 
     config, model = load_compressor(root)
-    return RunCodec(root, kind.name, config, model)
+    return RunCodec(root, kind.name, config, model, data_dir=data_dir)
 
 
 def load_split(codec: Any, data: str, split: str, items: int) -> tuple[NDArray[Any], ...]:
     """``(x, labels)`` of a dataset split. ``banana``: `items` samples of a fixed stream per
     split, labelled with the quantile class of the run's maximal invariant; ``mnist`` (image
     and features runs): the run's own train/test split (at most `items` images) and digit
-    labels."""
+    labels; augmented-MNIST invariant runs: those images augmented as the run's final
+    evaluation augments them (:func:`~rdpc_neural.kinds.invariant_images.dataset_views`)."""
     if split not in _SPLITS:
         raise ValueError(f"`split` must be one of {', '.join(_SPLITS)}; got {split!r}.")
     if codec.kind == "image":
@@ -205,6 +206,15 @@ def load_split(codec: Any, data: str, split: str, items: int) -> tuple[NDArray[A
         from .kinds.features import load_feature_split
 
         return load_feature_split(codec.config, data, split, items, codec.data_dir)
+    if codec.config.source == "mnist":
+        if data != "mnist":
+            raise ValueError(
+                f"`data` must be 'mnist' for an augmented-MNIST invariant run; got {data!r}."
+            )
+        from .kinds.invariant_images import dataset_views
+
+        x, labels = dataset_views(codec.config, split, items, codec.data_dir)
+        return x, labels
     from .banana import invariant_classes, sample_banana
 
     if data != "banana":

@@ -10,22 +10,29 @@ from .report import fmt
 from .stages import StageEnv, StageOutcome, StageSpec, register_stage
 
 
-def run(stage: StageOutcome, settings: Mapping[str, Any], env: StageEnv) -> None:
-    from figures.invariant import invariant_figures, theory_panels
+def sweep_rows(stage: StageOutcome, preset: str, env: StageEnv) -> list[dict[str, Any]] | None:
+    """Run (or reuse) the invariant preset `preset` and give its finished runs' rows; ``None``
+    (with the stage marked failed) if a run failed."""
     from rdpc_neural.core.sweep import run_sweep
-    from rdpc_neural.kinds.invariant_results import (
-        equal_error_ratio,
-        invariant_runs_table,
-        theory_gaps,
-    )
+    from rdpc_neural.kinds.invariant_results import invariant_runs_table
 
-    preset = settings["preset"]
     sweep = run_sweep(preset, env.runs, jobs=env.jobs, threads_per_job=1, progress=env.progress)
     stage.reused_runs = sweep.skipped
     rows = invariant_runs_table(env.runs, preset)
     stage.ok = not sweep.failed and bool(rows)
     if sweep.failed:
         stage.error = f"{len(sweep.failed)} run(s) failed: {json.dumps(sweep.failed)[:2000]}"
+        return None
+    return rows
+
+
+def run(stage: StageOutcome, settings: Mapping[str, Any], env: StageEnv) -> None:
+    from figures.invariant import invariant_figures, theory_panels
+    from rdpc_neural.kinds.invariant_results import equal_error_ratio, theory_gaps
+
+    preset = settings["preset"]
+    rows = sweep_rows(stage, preset, env)
+    if rows is None:
         return
     gaps = theory_gaps(rows, cells=settings["cells"], bins=settings["bins"])
     ratios = equal_error_ratio(rows, "rotation")

@@ -11,7 +11,8 @@ kind           what it trains
                per-letter bounds (:mod:`.synthetic_config`, :mod:`.synthetic`,
                :mod:`.synthetic_results`)
 ``invariant``  invariant compressors (VC, VIC, BINCE) for prediction, Dubois et al. 2021
-               (:mod:`.invariant_config`, :mod:`.invariant`)
+               on the banana and augmented MNIST (:mod:`.invariant_config`,
+               :mod:`.invariant_nets`, :mod:`.invariant`, :mod:`.invariant_images`)
 ``features``   a learned entropy bottleneck on a frozen encoder's features (the reference's
                CLIP compressor recipe; :mod:`.features_config`, :mod:`.features`)
 =============  ==========================================================================
@@ -106,7 +107,7 @@ for _name in synthetic_config.SYNTHETIC_PRESETS:
 INVARIANT_COLUMNS: tuple[str, ...] = (
     "step", "split", "n_items", "noise_rate_bits", "estimated_bits", "coded_bits",
     "coded_over_estimated", "distortion", "invariant_mse", "invariant_var",
-    "recon_invariant_mse", "cells",
+    "recon_invariant_mse", "cells", "probe_accuracy",
 )  # fmt: skip
 
 
@@ -124,7 +125,7 @@ INVARIANT = register_kind(
         schema_version=invariant_config.SCHEMA_VERSION,
         metric_columns=INVARIANT_COLUMNS,
         int_columns=("step", "n_items", "cells"),
-        build="rdpc_neural.kinds.invariant:build",
+        build="rdpc_neural.kinds.invariant_images:build",
         listing_columns=(
             "preset",
             "hash",
@@ -139,6 +140,7 @@ INVARIANT = register_kind(
             "estimated_bits",
             "distortion",
             "invariant_mse",
+            "probe_accuracy",
             "cells",
             "train_seconds",
         ),  # fmt: skip

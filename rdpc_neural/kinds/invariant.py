@@ -64,10 +64,11 @@ from ..banana import maximal_invariant, random_transform, representative, sample
 from ..core.lifecycle import RunContext, RunResult, run_experiment
 from ..core.rundir import load_torch_file, read_run_config
 from ..core.seeding import numpy_rng
-from ..entropy import FactorizedPrior
+from ..entropy import FactorizedPrior, MeanScaleHyperprior
 from ..entropy.likelihood import bound_likelihood, likelihood_bits
 from . import INVARIANT_COLUMNS
 from .invariant_config import InvariantConfig
+from .invariant_nets import ConvDecoder, ConvEncoder, resnet18_encoder
 
 __all__ = [
     "METRIC_COLUMNS",
@@ -115,18 +116,43 @@ def _mlp(n_in: int, n_out: int, hidden: int, depth: int) -> nn.Sequential:
 
 
 class InvariantCompressor(nn.Module):
-    """Encoder, factorized prior and decoder (VC, VIC) or projection head (BINCE)."""
+    """Encoder, entropy model and decoder (VC, VIC) or projection head (BINCE).
+
+    MLPs and a factorized prior for the banana; a CNN or ResNet-18 encoder, the CNN decoder
+    (pixel logits) and a factorized prior or hyperprior for images
+    (:mod:`~rdpc_neural.kinds.invariant_nets`)."""
+
+    prior: FactorizedPrior | MeanScaleHyperprior
 
     def __init__(self, config: InvariantConfig) -> None:
         super().__init__()
         self.compressor = config.compressor
-        self.encoder = _mlp(2, config.latent_dim, config.hidden, config.depth)
-        self.prior = FactorizedPrior(config.latent_dim)
-        if config.compressor == "bince":
-            self.head = _mlp(config.latent_dim, config.projection_dim, config.hidden, 1)
-            self.log_inv_temperature = nn.Parameter(torch.tensor(-math.log(config.temperature)))
+        d = config.latent_dim
+        if config.architecture == "mlp":
+            self.encoder: nn.Module = _mlp(2, d, config.hidden, config.depth)
+        elif config.architecture == "cnn":
+            self.encoder = ConvEncoder(d, config.width, config.hidden)
         else:
-            self.decoder = _mlp(config.latent_dim, 2, config.hidden, config.depth)
+            self.encoder = resnet18_encoder(d)
+        if config.entropy_model == "factorized":
+            self.prior = FactorizedPrior(d)
+        else:
+            self.prior = MeanScaleHyperprior(d)
+        if config.compressor == "bince":
+            self.head = _mlp(d, config.projection_dim, config.hidden, 1)
+            self.log_inv_temperature = nn.Parameter(torch.tensor(-math.log(config.temperature)))
+        elif config.architecture == "mlp":
+            self.decoder: nn.Module = _mlp(d, 2, config.hidden, config.depth)
+        else:
+            self.decoder = ConvDecoder(d, config.width, config.hidden)
+
+    @property
+    def factorized_prior(self) -> FactorizedPrior:
+        """The entropy model when it is the factorized prior (the banana's: its symbols are
+        ``round(y)``); ``TypeError`` for the hyperprior."""
+        if not isinstance(self.prior, FactorizedPrior):
+            raise TypeError("this compressor codes with a hyperprior, not a factorized prior")
+        return self.prior
 
     def encode(self, x: torch.Tensor) -> torch.Tensor:
         """Continuous latents y (before quantization), shape ``(n, d)``."""
@@ -134,9 +160,10 @@ class InvariantCompressor(nn.Module):
         return out
 
     def noisy(self, y: torch.Tensor, u: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """``(y + u, bits per item)`` of the training relaxation."""
+        """``(y + u, bits per item)`` of the training relaxation (factorized prior)."""
         y_tilde = y + u
-        return y_tilde, likelihood_bits(bound_likelihood(self.prior.likelihood(y_tilde)))
+        lik = self.factorized_prior.likelihood(y_tilde)
+        return y_tilde, likelihood_bits(bound_likelihood(lik))
 
     def decode(self, z: torch.Tensor) -> torch.Tensor:
         """Reconstruction (VC: of x; VIC: of its representative) from (noisy) codes."""
@@ -211,7 +238,7 @@ def evaluate_invariant(
     y = model.encode(_to_torch(x))
     _, noise_bits = model.noisy(y, _uniform(rng, tuple(y.shape)))
     model.prior.update()
-    symbols = model.prior.symbols(y)
+    symbols = model.factorized_prior.symbols(y)
     estimated = float(model.prior.estimate_bits(y).mean())
     stream = model.prior.compress(y, chunk_items=config.chunk_items, check=True)
     coded = 8 * len(stream.to_bytes()) / n
@@ -219,7 +246,7 @@ def evaluate_invariant(
 
     m = maximal_invariant(x, config.invariance)
     fit_x = sample_banana(config.fit_items, numpy_rng(_TAG_TEST, config.test_seed, _SPLIT_FIT))
-    fit_codes = model.prior.symbols(model.encode(_to_torch(fit_x)))
+    fit_codes = model.factorized_prior.symbols(model.encode(_to_torch(fit_x)))
     row: dict[str, Any] = {
         "step": step,
         "split": split,
@@ -237,7 +264,9 @@ def evaluate_invariant(
     if config.compressor == "bince":
         views = numpy_rng(_TAG_TEST, config.test_seed, _SPLIT_VIEWS)
         x2 = random_transform(x, config.invariance, views)
-        z2 = torch.from_numpy(model.prior.symbols(model.encode(_to_torch(x2))).astype(np.float32))
+        z2 = torch.from_numpy(
+            model.factorized_prior.symbols(model.encode(_to_torch(x2))).astype(np.float32)
+        )
         scale = model.log_inv_temperature.exp().clamp(max=_MAX_INV_TEMPERATURE)
         batch = config.batch_size  # the loss is defined per batch of the training size
         parts = [
@@ -415,7 +444,7 @@ def quantization_map(
     xs = np.linspace(extent[0], extent[1], grid)
     ys = np.linspace(extent[2], extent[3], grid)
     pts = np.stack(np.meshgrid(xs, ys), -1).reshape(-1, 2)
-    codes = model.prior.symbols(model.encode(_to_torch(pts)))
+    codes = model.factorized_prior.symbols(model.encode(_to_torch(pts)))
     keys, cell = np.unique(codes, axis=0, return_inverse=True)
     out: dict[str, NDArray[Any]] = {"cell": cell.reshape(grid, grid), "codes": keys,
                                     "x": xs, "y": ys}  # fmt: skip

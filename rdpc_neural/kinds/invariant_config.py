@@ -22,15 +22,31 @@ One training step minimises, per item,
   - ``"bince"``: the InfoNCE cross-entropy **in bits** of picking the code of the other view
     of the same item among the 2N - 1 other codes of the batch.
 
-So ``beta`` is in bits per unit of squared error (VC, VIC) or bits per bit (BINCE): a larger
-``beta`` buys a smaller distortion at a higher rate (the paper's convention, min R + beta D).
+  On augmented MNIST (``source="mnist"``, ``invariance="affine"``: random rotation,
+  translation, scale and shear, :mod:`rdpc_neural.augment`) the reconstruction distortion is
+  ``distortion="bce"``: the Bernoulli negative log-likelihood **in bits**, summed over the
+  784 pixels, :math:`-\sum_p [t_p \log_2 \sigma(\ell_p) + (1 - t_p) \log_2(1 - \sigma(\ell_p))]`
+  of the decoder's logits ``l`` for the target pixel intensities ``t`` in [0, 1] (VC: the
+  augmented image; VIC: the un-augmented digit, the canonical representative of its orbit).
+  ``distortion="mse"`` (squared error summed over the pixels) is the alternative for
+  grey-level images.
+
+So ``beta`` is in bits per unit of squared error (VC, VIC with ``"mse"``) or bits per bit
+(BINCE, and VC/VIC with ``"bce"``): a larger ``beta`` buys a smaller distortion at a higher
+rate (the paper's convention, min R + beta D).
 
 **Conversion to the reference code**: it minimises ``D_nats + beta_code * R_nats`` with
 ``beta_code = 1 / beta_paper``; rates in nats and ours in bits give
 ``beta_ours = 1 / (beta_code * ln 2)`` for the same distortion (for BINCE, whose distortion
 we also count in bits, ``beta_ours = 1 / beta_code``). When the reference's distortion is a
 Gaussian log-likelihood of variance s^2 (nats), ``D_nats = ||.||^2 / (2 s^2) + const`` and
-``beta_ours = 1 / (2 s^2 beta_code ln 2)``.
+``beta_ours = 1 / (2 s^2 beta_code ln 2)``. For a Bernoulli (BCE) distortion, counted in
+nats by the reference and in bits here, ``beta_ours = 1 / beta_code``.
+
+``rate_warmup`` ramps the rate's weight linearly from 0 to 1 over that fraction of the steps
+(the reference anneals its rate weight from 1e-5 of its value over the first 10%): without it
+the image codecs collapse to a near-zero rate in the first steps (measured: VIC on MNIST at
+beta = 0.3, 2 bits and a 23% probe after 1,000 steps).
 """
 
 from __future__ import annotations
@@ -47,8 +63,12 @@ __all__ = [
     "SCHEMA_VERSION",
     "COMPRESSORS",
     "INVARIANCES",
+    "BANANA_INVARIANCES",
     "SOURCES",
     "REFERENCE_BETA",
+    "ARCHITECTURES",
+    "ENTROPY_MODELS",
+    "DISTORTIONS",
     "InvariantConfig",
     "INVARIANT_PRESETS",
     "get_invariant_preset",
@@ -60,9 +80,17 @@ KIND = "invariant"
 # Starts at 2: the core reads schema_version 1 as rdpc 0.1.0's flat-hash directories
 # (rdpc_neural.core.rundir.LEGACY_SCHEMA_VERSION), which this kind never had.
 SCHEMA_VERSION = 2
-SOURCES: tuple[str, ...] = ("banana",)
+SOURCES: tuple[str, ...] = ("banana", "mnist")
 COMPRESSORS: tuple[str, ...] = ("vc", "vic", "bince")
-INVARIANCES: tuple[str, ...] = ("rotation", "x-translation", "y-translation")
+#: Banana invariances (rotation, x-/y-translation) and the augmented-MNIST one ("affine").
+BANANA_INVARIANCES: tuple[str, ...] = ("rotation", "x-translation", "y-translation")
+INVARIANCES: tuple[str, ...] = (*BANANA_INVARIANCES, "affine")
+#: Networks: MLPs (banana); a small CNN or a torchvision ResNet-18 encoder (MNIST).
+ARCHITECTURES: tuple[str, ...] = ("mlp", "cnn", "resnet18")
+ENTROPY_MODELS: tuple[str, ...] = ("factorized", "hyperprior")
+DISTORTIONS: tuple[str, ...] = ("mse", "bce")
+#: MNIST items available: the training split (60,000 minus the 5,000 validation images), test.
+MNIST_TRAIN_ITEMS, MNIST_VAL_ITEMS, MNIST_TEST_ITEMS = 55_000, 5_000, 10_000
 
 #: beta of the banana presets (bits per unit squared error). The reference's published point
 #: is at its beta = 0.07; its code's distortion is a likelihood whose scale is not ours (see
@@ -89,19 +117,32 @@ class InvariantConfig(ConfigBase):
 
     Parameters
     ----------
-    source : {"banana"}
-        The 2-D banana of the reference (:func:`rdpc_neural.kinds.invariant.sample_banana`).
+    source : {"banana", "mnist"}
+        The 2-D banana of the reference (:func:`rdpc_neural.banana.sample_banana`), or MNIST
+        images (``$RDPC_DATA``) under random affine maps (``invariance="affine"``).
     compressor : {"vc", "vic", "bince"}
         What the distortion compares (module docstring).
-    invariance : {"rotation", "x-translation", "y-translation"}
-        The group the downstream tasks are invariant to; maximal invariants ``||x||``,
-        ``x_2`` and ``x_1``.
+    invariance : {"rotation", "x-translation", "y-translation", "affine"}
+        The group the downstream tasks are invariant to; banana maximal invariants ``||x||``,
+        ``x_2`` and ``x_1``; ``"affine"`` (MNIST only): rotation, translation, scale, shear.
+    architecture : {"mlp", "cnn", "resnet18"}
+        MLPs (banana); a small CNN encoder/decoder or a ResNet-18 encoder (random init, no
+        weights) with the CNN decoder (MNIST).
+    entropy_model : {"factorized", "hyperprior"}
+        Learned factorized prior, or mean-scale hyperprior (MNIST only).
+    distortion : {"mse", "bce"}
+        Squared error or Bernoulli NLL in bits (``"bce"``: MNIST only; module docstring).
+    rate_warmup : float
+        Fraction of the steps over which the rate weight ramps from 0 to 1 (in [0, 1]).
     beta : float
         Distortion weight, > 0 (bits per unit distortion; module docstring).
     latent_dim : int
         Channels of the quantized latent z (>= 1).
     hidden, depth : int
-        Width and number of hidden layers of the MLPs (encoder, decoder, projection head).
+        Width and number of hidden layers of the MLPs (encoder, decoder, projection head);
+        with the CNN, ``hidden`` is the width of its dense layer.
+    width : int
+        Channels of the CNN's first convolution (the second has twice as many).
     projection_dim : int
         Output size of the BINCE projection head.
     temperature : float
@@ -116,7 +157,8 @@ class InvariantConfig(ConfigBase):
         Validation row and checkpoint every this many steps.
     val_items, test_items, fit_items : int
         Validation and test sets, and the training sample on which the downstream probe (the
-        cell mean of M(X) per code) is fit.
+        cell mean of M(X) per code; MNIST: a logistic regression on the decoded codes of
+        augmented training images) is fit. MNIST: at most 5,000, 10,000 and 55,000.
     chunk_items : int
         Items per independently decodable chunk of the real coded stream.
     test_seed, seed : int
@@ -126,10 +168,15 @@ class InvariantConfig(ConfigBase):
     source: str = "banana"
     compressor: str = "vc"
     invariance: str = "rotation"
+    architecture: str = "mlp"
+    entropy_model: str = "factorized"
+    distortion: str = "mse"
+    rate_warmup: float = 0.0
     beta: float = REFERENCE_BETA
     latent_dim: int = 2
     hidden: int = 64
     depth: int = 2
+    width: int = 32
     projection_dim: int = 16
     temperature: float = 0.07
     steps: int = 3000
@@ -150,10 +197,15 @@ class InvariantConfig(ConfigBase):
         check_choice("source", self.source, SOURCES)
         check_choice("compressor", self.compressor, COMPRESSORS)
         check_choice("invariance", self.invariance, INVARIANCES)
+        check_choice("architecture", self.architecture, ARCHITECTURES)
+        check_choice("entropy_model", self.entropy_model, ENTROPY_MODELS)
+        check_choice("distortion", self.distortion, DISTORTIONS)
+        check_float("rate_warmup", self.rate_warmup, 0.0, 1.0)
         check_float("beta", self.beta, 0.0, low_open=True)
         check_int("latent_dim", self.latent_dim, 1)
         check_int("hidden", self.hidden, 1)
         check_int("depth", self.depth, 1)
+        check_int("width", self.width, 1)
         check_int("projection_dim", self.projection_dim, 1)
         check_float("temperature", self.temperature, 0.01, 10.0)
         check_int("steps", self.steps, 1)
@@ -169,6 +221,28 @@ class InvariantConfig(ConfigBase):
         check_int("chunk_items", self.chunk_items, 1)
         check_int("test_seed", self.test_seed, 0)
         check_int("seed", self.seed, 0)
+        self._check_source()
+
+    def _check_source(self) -> None:
+        # The fields that only make sense for one source, each named with what it must be.
+        mnist = self.source == "mnist"
+        need = {
+            "invariance": ("affine",) if mnist else BANANA_INVARIANCES,
+            "architecture": ARCHITECTURES[1:] if mnist else ("mlp",),
+            "entropy_model": ENTROPY_MODELS if mnist else ("factorized",),
+            "distortion": DISTORTIONS if mnist else ("mse",),
+        }
+        for name, allowed in need.items():
+            value = getattr(self, name)
+            if value not in allowed:
+                raise ValueError(
+                    f"`{name}` must be one of {', '.join(map(repr, allowed))} for source "
+                    f"{self.source!r}; got {value!r}."
+                )
+        if mnist:
+            check_int("val_items", self.val_items, 16, MNIST_VAL_ITEMS)
+            check_int("test_items", self.test_items, 16, MNIST_TEST_ITEMS)
+            check_int("fit_items", self.fit_items, 16, MNIST_TRAIN_ITEMS)
 
 
 # ---------------------------------------------------------------------------------- presets
@@ -184,7 +258,7 @@ _BINCE_BETAS = (1.0, 2.0, 4.0)
 def _full() -> list[InvariantConfig]:
     out = [
         InvariantConfig(compressor=c, invariance=inv, beta=b)
-        for inv in INVARIANCES
+        for inv in BANANA_INVARIANCES
         for c in ("vc", "vic")
         for b in _FULL_BETAS
         if c == "vic" or inv == "rotation"  # VC does not depend on the invariance
@@ -210,6 +284,46 @@ def _frontier() -> list[InvariantConfig]:
     return out
 
 
+# Augmented MNIST. CPU presets: the small CNN, z = 32, factorized prior, BCE distortion.
+_MNIST = {"source": "mnist", "invariance": "affine", "architecture": "cnn",
+          "distortion": "bce", "latent_dim": 32, "hidden": 256, "width": 32,
+          "rate_warmup": 0.3, "lr": 2e-3, "batch_size": 128, "val_items": 2000,
+          "test_items": 10_000, "fit_items": 20_000, "chunk_items": 10_000}  # fmt: skip
+_MNIST_TINY = {**_MNIST, "latent_dim": 8, "hidden": 16, "width": 4, "steps": 2,
+               "eval_every": 1, "batch_size": 8, "val_items": 16, "test_items": 32,
+               "fit_items": 64, "chunk_items": 16}  # fmt: skip
+# Steps of the CPU comparison (BINCE encodes two views per step: half as many). Sized so that
+# the five runs fit ~30 min on the shared 2-core machine (~0.2 s per step).
+_MNIST_CPU_STEPS = 1500
+#: beta (bits per bit) of the CPU comparison: VIC and BINCE at one beta each, VC at two
+#: (its frontier, to read its rate at VIC's accuracy). With a 10% rate warm-up VIC at
+#: beta = 0.3 and 1 collapsed to < 8 bits in prototype runs (its distortion falls slowly).
+# BINCE's distortion is at most log2(2N - 1) = 8 bits (N = 128): at beta = 1 no code is worth
+# more than 8 bits and it collapsed to one cell (measured); beta = 8 is the second point.
+_MNIST_VIC_BETA, _MNIST_BINCE_BETAS, _MNIST_VC_BETAS = 2.0, (1.0, 8.0), (0.5, 2.0)
+# The reference's setup for a GPU: ResNet-18 encoder, z = 128, hyperprior.
+_MNIST_PAPER = {**_MNIST, "architecture": "resnet18", "latent_dim": 128,
+                "entropy_model": "hyperprior", "steps": 50_000, "eval_every": 5000,
+                "val_items": 5000, "lr": 1e-3}  # fmt: skip
+
+
+def _mnist_cpu() -> list[InvariantConfig]:
+    common = {**_MNIST, "steps": _MNIST_CPU_STEPS, "eval_every": _MNIST_CPU_STEPS // 2}
+    out = [InvariantConfig(compressor="vic", beta=_MNIST_VIC_BETA, **common)]  # type: ignore[arg-type]
+    out += [InvariantConfig(compressor="vc", beta=b, **common) for b in _MNIST_VC_BETAS]  # type: ignore[arg-type]
+    half = {**common, "steps": _MNIST_CPU_STEPS // 2, "eval_every": _MNIST_CPU_STEPS // 4}
+    out += [InvariantConfig(compressor="bince", beta=b, **half) for b in _MNIST_BINCE_BETAS]  # type: ignore[arg-type]
+    return out
+
+
+_LONG_BETAS = (_MNIST_VIC_BETA, 4.0)
+
+
+def _long() -> dict[str, object]:
+    # How far VIC's accuracy moves with training alone (the CPU preset's VIC had not converged).
+    return {**_MNIST, "steps": 3 * _MNIST_CPU_STEPS, "eval_every": _MNIST_CPU_STEPS}
+
+
 _PRESETS: dict[str, tuple[str, Callable[[], list[InvariantConfig]]]] = {
     "banana-tiny": (
         "banana VC and VIC, 40 steps: a smoke test in seconds",
@@ -223,6 +337,18 @@ _PRESETS: dict[str, tuple[str, Callable[[], list[InvariantConfig]]]] = {
     "banana-full": (
         "banana VC/VIC beta sweeps, the three invariances, BINCE (rotation), 3000 steps",
         _full),
+    "mnist-invariant-tiny": (
+        "augmented MNIST VC, VIC, BINCE, 2 steps on a few images: a smoke test",
+        lambda: [InvariantConfig(compressor=c, **_MNIST_TINY) for c in COMPRESSORS]),  # type: ignore[arg-type]
+    "mnist-invariant-cpu": (
+        f"augmented MNIST, small CNN, z=32: VIC, VC and BINCE at 2 betas; {_MNIST_CPU_STEPS} steps",
+        _mnist_cpu),
+    "mnist-invariant-vic-long": (
+        f"augmented MNIST: the CPU preset's VIC, {3 * _MNIST_CPU_STEPS} steps (3x), beta 2 and 4",
+        lambda: [InvariantConfig(compressor="vic", beta=b, **_long()) for b in _LONG_BETAS]),  # type: ignore[arg-type]
+    "mnist-invariant-paper": (
+        "augmented MNIST, ResNet-18 encoder, z=128, hyperprior (GPU-sized; not trained here)",
+        lambda: [InvariantConfig(compressor=c, beta=1.0, **_MNIST_PAPER) for c in COMPRESSORS]),  # type: ignore[arg-type]
 }  # fmt: skip
 
 INVARIANT_PRESETS: tuple[str, ...] = tuple(_PRESETS)

@@ -36,10 +36,13 @@ def invariant_runs_table(
             continue
         c = rec.config
         row = {"preset": rec.preset, "hash": rec.hash, "path": str(rec.path),
-               "compressor": c.compressor, "invariance": c.invariance, "beta": c.beta,
+               "source": c.source, "compressor": c.compressor,
+               "invariance": c.invariance, "beta": c.beta,
                "steps": c.steps, **rec.final}  # fmt: skip
         if rec.summary is not None:
             row["train_seconds"] = rec.summary.get("train_seconds")
+        if rec.final.get("probe_accuracy") is not None:
+            row["probe_error"] = 1.0 - rec.final["probe_accuracy"]
         rows.append(row)
     return rows
 
@@ -116,23 +119,24 @@ def _point(row: Mapping[str, Any], against: str, rd: float, rd_coarse: float,
     }  # fmt: skip
 
 
-def equal_error_ratio(rows: Sequence[Mapping[str, Any]], invariance: str = "rotation"
-                      ) -> list[dict[str, Any]]:  # fmt: skip
-    """For each VIC run of `invariance`: VC's coded rate at VIC's ``invariant_mse``
-    (interpolated linearly in log error between VC's measured points; ``None`` outside their
-    range) and the ratio VIC / VC."""
-    vc = sorted((math.log(r["invariant_mse"]), r["coded_bits"]) for r in rows
+def equal_error_ratio(rows: Sequence[Mapping[str, Any]], invariance: str = "rotation",
+                      *, error: str = "invariant_mse") -> list[dict[str, Any]]:  # fmt: skip
+    """For each VIC run of `invariance`: VC's coded rate at VIC's downstream error (column
+    `error`: ``"invariant_mse"`` on the banana, ``"probe_error"`` = 1 - probe accuracy on
+    MNIST), interpolated linearly in log error between VC's measured points (``None``
+    outside their range), and the ratio VIC / VC."""
+    vc = sorted((math.log(r[error]), r["coded_bits"]) for r in rows
                 if r["compressor"] == "vc" and r["invariance"] == invariance)  # fmt: skip
     out = []
     for r in rows:
         if r["compressor"] != "vic" or r["invariance"] != invariance:
             continue
-        x = math.log(r["invariant_mse"])
+        x = math.log(r[error])
         vc_bits = None
         if len(vc) >= 2 and vc[0][0] <= x <= vc[-1][0]:
             vc_bits = float(np.interp(x, [a for a, _ in vc], [b for _, b in vc]))
         out.append({
-            "beta": r["beta"], "invariant_mse": r["invariant_mse"], "vic_bits": r["coded_bits"],
+            "beta": r["beta"], error: r[error], "vic_bits": r["coded_bits"],
             "vc_bits_at_equal_error": vc_bits,
             "ratio": None if vc_bits is None else r["coded_bits"] / vc_bits,
         })  # fmt: skip
