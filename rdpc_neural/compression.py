@@ -213,8 +213,8 @@ def load_split(codec: Any, data: str, split: str, items: int) -> tuple[NDArray[A
             )
         from .kinds.invariant_images import dataset_views
 
-        x, labels = dataset_views(codec.config, split, items, codec.data_dir)
-        return x, labels
+        views, digits = dataset_views(codec.config, split, items, codec.data_dir)
+        return views.numpy(), digits
     from .banana import invariant_classes, sample_banana
 
     if data != "banana":
