@@ -229,7 +229,7 @@ def read_finished_run(root: str | os.PathLike[str], kind_name: str) -> tuple[Any
     root = Path(root)
     kind, config, _ = read_run_config(root)
     if kind.name != kind_name:
-        raise FileProblem(f"{root} is a {kind.name!r} run; expected a {kind_name!r} run.")
+        raise FileProblem(f"{root} is a run of kind {kind.name!r}; expected kind {kind_name!r}.")
     if not (root / "summary.json").is_file():
         raise FileProblem(f"{root} is not finished (no summary.json); train it first.")
     return config, load_torch_file(root / "checkpoint.pt", remedy="train the run again")

@@ -51,7 +51,6 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -62,7 +61,8 @@ from torch import nn
 
 from ..banana import maximal_invariant, random_transform, representative, sample_banana
 from ..core.lifecycle import RunContext, RunResult, run_experiment
-from ..core.rundir import load_torch_file, read_run_config
+from ..core.registry import ModelOptimizerState
+from ..core.rundir import read_finished_run
 from ..core.seeding import numpy_rng
 from ..entropy import FactorizedPrior, MeanScaleHyperprior
 from ..entropy.likelihood import bound_likelihood, likelihood_bits
@@ -289,7 +289,7 @@ def evaluate_invariant(
 
 
 # --------------------------------------------------------------------------- experiment
-class InvariantExperiment:
+class InvariantExperiment(ModelOptimizerState):
     """One invariant-compressor run (the ``invariant`` kind's
     :class:`~rdpc_neural.core.registry.Experiment`). Step ``t`` draws its samples, noise and
     views from a generator seeded by ``(seed, t)``."""
@@ -358,17 +358,6 @@ class InvariantExperiment:
         facts = {"compressor": c.compressor, "invariance": c.invariance, "beta": c.beta}
         return row, facts
 
-    def state_dict(self, *, final: bool) -> dict[str, Any]:
-        state: dict[str, Any] = {"model": self.model.state_dict()}
-        if not final:
-            state["opt"] = self.opt.state_dict()
-        return state
-
-    def load_state_dict(self, state: Mapping[str, Any]) -> None:
-        self.model.load_state_dict(state["model"])
-        if "opt" in state:
-            self.opt.load_state_dict(state["opt"])
-
     def describe(self) -> str:
         c = self.config
         return f"{c.compressor} {c.invariance} β={c.beta:g}"
@@ -385,15 +374,7 @@ def load_compressor(run_dir: str | os.PathLike[str]) -> tuple[InvariantConfig, I
     Raises :class:`~rdpc_common.errors.FileProblem` naming the file if the run is not a
     finished ``invariant`` run or its checkpoint is unreadable.
     """
-    from rdpc_common.errors import FileProblem
-
-    root = Path(run_dir)
-    kind, config, _ = read_run_config(root)
-    if not isinstance(config, InvariantConfig):
-        raise FileProblem(f"{root} is a {kind.name!r} run; expected an 'invariant' run.")
-    if not (root / "summary.json").is_file():
-        raise FileProblem(f"{root} is not finished (no summary.json); train it first.")
-    state = load_torch_file(root / "checkpoint.pt", remedy="train the run again")
+    config, state = read_finished_run(run_dir, "invariant")
     model = build_compressor(config)
     model.load_state_dict(state["model"])
     model.eval()
