@@ -82,10 +82,18 @@ class Experiment(Protocol):
 class ModelOptimizerState:
     """The checkpoint half of :class:`Experiment` for experiments whose whole trainable state
     is ``self.model`` and ``self.opt`` (torch modules/optimizers): the optimizer is kept only
-    in non-final checkpoints, where a resumed run needs it."""
+    in non-final checkpoints, where a resumed run needs it. :meth:`optimizer_step` is the
+    step such an experiment takes on its loss."""
 
     model: Any
     opt: Any
+
+    def optimizer_step(self, terms: Mapping[str, Any]) -> dict[str, float]:
+        """One optimizer step on ``terms["loss"]`` (a scalar tensor); every term as a float."""
+        self.opt.zero_grad(set_to_none=True)
+        terms["loss"].backward()
+        self.opt.step()
+        return {k: float(v.item()) for k, v in terms.items()}
 
     def state_dict(self, *, final: bool) -> dict[str, Any]:
         state: dict[str, Any] = {"model": self.model.state_dict()}

@@ -423,11 +423,7 @@ class FeaturesExperiment(ModelOptimizerState):
 
     def train_step(self, step: int) -> dict[str, float]:
         self.model.train()
-        terms = self.loss_terms(step)
-        self.opt.zero_grad(set_to_none=True)
-        terms["loss"].backward()  # type: ignore[no-untyped-call]
-        self.opt.step()
-        return {k: float(v.item()) for k, v in terms.items()}
+        return self.optimizer_step(self.loss_terms(step))
 
     def evaluate(self, step: int, *, final: bool) -> tuple[dict[str, Any], dict[str, Any]]:
         d = self.data

@@ -342,11 +342,7 @@ class InvariantExperiment(ModelOptimizerState):
         for group, lr in zip(self.opt.param_groups, self.base_lrs, strict=True):
             group["lr"] = lr * factor
         self.model.train()
-        terms = self.loss_terms(step)
-        self.opt.zero_grad(set_to_none=True)
-        terms["loss"].backward()  # type: ignore[no-untyped-call]
-        self.opt.step()
-        return {k: float(v.item()) for k, v in terms.items()}
+        return self.optimizer_step(self.loss_terms(step))
 
     def evaluate(self, step: int, *, final: bool) -> tuple[dict[str, Any], dict[str, Any]]:
         split = "test" if final else "val"
