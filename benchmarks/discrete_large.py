@@ -431,7 +431,8 @@ def bench_threads(sizes: list[int], repeat: int) -> dict[str, Any]:
 
 
 def markdown(result: dict[str, Any]) -> str:
-    """README tables from a result file (``--markdown``)."""
+    """Summary tables of a result file, printed after a run and by ``--markdown`` (the
+    README's tables are rendered by ``docs/results/build_tables.py``)."""
     out = []
     if "sizes" in result:
         out += [

@@ -41,7 +41,6 @@ import argparse  # noqa: E402
 import json  # noqa: E402
 import math  # noqa: E402
 import platform  # noqa: E402
-import tempfile  # noqa: E402
 import time  # noqa: E402
 import warnings  # noqa: E402
 from collections.abc import Callable  # noqa: E402
@@ -50,6 +49,7 @@ from typing import Any  # noqa: E402
 import numpy as np  # noqa: E402
 from tqdm import tqdm  # noqa: E402
 
+from rdpc_common.atomic import atomic_write_text  # noqa: E402
 from rdpc_theory import BinarySource, DiscreteSource, GaussianSource  # noqa: E402
 from rdpc_theory.convex import ConvexProgram  # noqa: E402
 
@@ -312,12 +312,7 @@ def markdown(result: dict[str, Any]) -> str:
 
 
 def write_json(path: str, data: dict[str, Any]) -> None:
-    folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=folder, suffix=".tmp")
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        json.dump(data, fh, indent=2)
-    os.replace(tmp, path)
+    atomic_write_text(path, json.dumps(data, indent=2))
 
 
 def main(argv: list[str] | None = None) -> int:

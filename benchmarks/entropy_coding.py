@@ -40,6 +40,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from rdpc_common.atomic import atomic_write_text
 from rdpc_neural.entropy import (
     UNIFORM_MIX,
     ChunkedStream,
@@ -201,11 +202,7 @@ def main(argv: list[str] | None = None) -> int:
         "threads": 1,
         "results": rows,
     }
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(meta, indent=2) + "\n")
-    os.replace(tmp, out)
+    out = atomic_write_text(args.out, json.dumps(meta, indent=2) + "\n")
     print(f"wrote {out}")
     return 0
 

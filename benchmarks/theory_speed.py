@@ -18,7 +18,6 @@ import json
 import math
 import os
 import platform
-import tempfile
 import time
 from collections.abc import Callable
 from typing import Any
@@ -26,6 +25,7 @@ from typing import Any
 import numpy as np
 from scipy.special import entr, lambertw
 
+from rdpc_common.atomic import atomic_write_text
 from rdpc_theory import BinarySource, GaussianSource
 from rdpc_theory.entropy import binary_entropy_inv_nats
 
@@ -187,11 +187,7 @@ def main(argv: list[str] | None = None) -> int:
         "closed_forms": rows,
         "one_dimensional_solves": solver_rows,
     }
-    os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(os.path.abspath(args.out)), suffix=".tmp")
-    with os.fdopen(fd, "w") as fh:
-        json.dump(result, fh, indent=2)
-    os.replace(tmp, args.out)
+    atomic_write_text(args.out, json.dumps(result, indent=2))
     print(f"wrote {args.out}")
     return 0
 

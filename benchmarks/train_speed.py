@@ -45,6 +45,7 @@ from typing import Any
 
 import torch
 
+from rdpc_common.atomic import atomic_write_text
 from rdpc_neural.core.lifecycle import RunContext
 from rdpc_neural.core.registry import get_preset
 from rdpc_neural.core.seeding import torch_generator
@@ -234,7 +235,7 @@ def _min_cpu_seconds(fn: Any, reps: int = 5) -> float:
     return best
 
 
-def layer_floor(batch: int = 128) -> dict[str, Any]:
+def layer_floor(step_cpu_seconds: float, batch: int = 128) -> dict[str, Any]:
     """How much faster a generator step of the published-size MNIST model could get.
 
     Times, on one thread, forward + backward of each transposed convolution of the decoder
@@ -300,7 +301,19 @@ def layer_floor(batch: int = 128) -> dict[str, Any]:
         })  # fmt: skip
     a, b = torch.randn(2048, 2048), torch.randn(2048, 2048)
     mm = 2 * 2048**3 / _min_cpu_seconds(lambda: a @ b) / 1e9
-    return {"batch": batch, "threads": 1, "matmul_gflops_cpu_time": mm, "layers": rows}
+    step = step_cpu_seconds
+    torch_conv = sum(row["cpu_seconds"]["contiguous"] for row in rows)
+    best_conv = sum(min(row["cpu_seconds"].values()) for row in rows)
+    return {
+        "batch": batch,
+        "threads": 1,
+        "matmul_gflops_cpu_time": mm,
+        "layers": rows,
+        "step_cpu_seconds_contiguous": step,
+        "transposed_conv_cpu_seconds": torch_conv,
+        "max_speedup_conv_only": step / (step - torch_conv + best_conv),
+        "max_speedup_rest_free": step / best_conv,
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -328,16 +341,11 @@ def main(argv: list[str] | None = None) -> int:
     out = Path(args.out) if args.out else results / default
     if args.compare:
         r = compare_memory_formats(os.environ.get("RDPC_DATA"), args.rounds, args.steps_per_round)
-        r["layer_floor"] = floor = layer_floor(r["config"]["batch_size"])
-        step = r["step_cpu_seconds"]["contiguous"]
-        step = min(step)
-        torch_conv = sum(row["cpu_seconds"]["contiguous"] for row in floor["layers"])
-        best_conv = sum(min(row["cpu_seconds"].values()) for row in floor["layers"])
-        floor["step_cpu_seconds_contiguous"] = step
-        floor["max_speedup_conv_only"] = step / (step - torch_conv + best_conv)
-        floor["max_speedup_rest_free"] = step / best_conv
+        step = min(r["step_cpu_seconds"]["contiguous"])
+        r["layer_floor"] = floor = layer_floor(step, r["config"]["batch_size"])
         print(
-            f"transposed convolutions: {torch_conv:.3f} of {step:.3f} CPU s per step; at their "
+            f"transposed convolutions: {floor['transposed_conv_cpu_seconds']:.3f} of "
+            f"{step:.3f} CPU s per step; at their "
             f"fastest measured variant the step is at most {floor['max_speedup_conv_only']:.2f}x "
             f"faster ({floor['max_speedup_rest_free']:.2f}x if all else were free)",
             flush=True,
@@ -382,10 +390,7 @@ def _meta() -> dict[str, Any]:
 
 
 def _write(out: Path, data: dict[str, Any]) -> None:
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_suffix(".tmp")
-    tmp.write_text(json.dumps(data, indent=2, default=str) + "\n")
-    os.replace(tmp, out)
+    atomic_write_text(out, json.dumps(data, indent=2, default=str) + "\n")
     print(f"wrote {out}")
 
 
