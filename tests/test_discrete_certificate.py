@@ -23,6 +23,7 @@ from rdpc_theory.discrete.certificate import (
     local_minima,
     min_reduced_cost,
     posterior_lower_bound,
+    price_letters,
 )
 
 LN2 = math.log(2.0)
@@ -107,6 +108,32 @@ def test_pricing_certifies_a_minimum_near_the_boundary(a):
         found = min(found, phi_direct(np.clip(out.x, 0, 1) / np.clip(out.x, 0, 1).sum(), a, W, 5.0))
     assert res.lower <= found + 1e-12
     assert found - res.lower < 1e-3
+
+
+def test_joint_pricing_of_several_letters_is_below_every_sampled_value():
+    # Three reduced costs with offsets, one restricted to a sub-simplex: the joint bound is
+    # below the smallest sampled value of any of them, and within eps of the best found.
+    rng = np.random.default_rng(7)
+    W = rng.dirichlet(np.ones(3), size=3)
+    A = rng.normal(size=(3, 3))
+    offsets = np.array([0.0, -0.3, 0.2])
+    region = np.array([[0.8, 0.1, 0.1], [0.1, 0.8, 0.1], [0.3, 0.3, 0.4]])
+    res = price_letters(A, offsets, W, 2.5, eps=1e-7, vertices=[None, region, None])
+    grid = simplex_grid(3, 60)
+    sampled = []
+    for k in range(3):
+        pts = grid if k != 1 else grid @ region  # barycentric grid mapped into the region
+        sampled.append(offsets[k] + min(phi_direct(q, A[k], W, 2.5) for q in pts))
+        assert abs(res.values[k] - phi_direct(res.points[k], A[k], W, 2.5)) < 1e-12
+    assert np.all(res.points[1] @ np.linalg.inv(region) >= -1e-12)  # inside its region
+    assert res.lower <= min(sampled) + 1e-12
+    assert float(np.min(offsets + res.values)) - res.lower <= 1e-7 + 1e-12
+    # Each reduced cost alone (min_reduced_cost) agrees on the joint minimum.
+    alone = min(
+        offsets[k] + min_reduced_cost(A[k], W, 2.5, eps=1e-7, vertices=v).lower
+        for k, v in enumerate([None, region, None])
+    )
+    assert abs(alone - res.lower) <= 2e-7
 
 
 def test_local_minima_never_increase_the_reduced_cost():

@@ -54,7 +54,9 @@ from .._channel import support_function
 __all__ = [
     "PricingResult",
     "PosteriorBound",
+    "LetterPrices",
     "min_reduced_cost",
+    "price_letters",
     "posterior_lower_bound",
     "atom_channel",
     "CertifiedBound",
@@ -99,8 +101,9 @@ class PricingResult:
 
 
 def reduced_cost(q: FloatArray, a: FloatArray, W: FloatArray, mu_c: float) -> FloatArray:
-    r""":math:`\phi(q) = a\cdot q - H(q) + \mu_C H(qW)` (nats) for each row of `q`."""
-    out: FloatArray = q @ a - _entropy_rows(q) + mu_c * _entropy_rows(q @ W)
+    r""":math:`\phi(q) = a\cdot q - H(q) + \mu_C H(qW)` (nats) for each row of `q`; `a` is
+    one vector or one per row."""
+    out: FloatArray = (q * a).sum(axis=-1) - _entropy_rows(q) + mu_c * _entropy_rows(q @ W)
     return out
 
 
@@ -108,12 +111,13 @@ def _simplex_bounds(
     V: FloatArray, HV: FloatArray, a: FloatArray, W: FloatArray, mu_c: float, basis: FloatArray
 ) -> FloatArray:
     """Certified lower bounds of the reduced cost on each simplex (rows of `V` are the
-    vertices, `HV` the concave term there); the larger of the two bounds proved in
-    :func:`min_reduced_cost`, less a rounding margin."""
+    vertices, `HV` the concave term there, `a` the linear coefficients of each simplex's
+    reduced cost); the larger of the two bounds proved in :func:`min_reduced_cost`, less a
+    rounding margin."""
     c = V.mean(axis=1)
     log_c = np.log(np.maximum(c, 1e-300))
     # Gibbs + concavity: a convex combination of vertex terms.
-    L = V @ a + (V @ log_c[:, :, None])[..., 0] + HV
+    L = (V @ (a + log_c)[:, :, None])[..., 0] + HV
     gibbs: FloatArray = L.min(axis=1) - _ROUNDING * (1.0 + np.abs(L).max(axis=1))
     if mu_c <= 0.0:
         return gibbs
@@ -126,11 +130,19 @@ def _simplex_bounds(
     s_min = (V @ W).min(axis=1)
     finite = (s_min > 0) | (W.sum(axis=0) == 0)[None, :]
     inv_s = np.where(s_min > 0, 1.0 / np.where(s_min > 0, s_min, 1.0), 0.0)
-    n = a.size
-    M = np.zeros((V.shape[0], n, n))
-    M[:, np.arange(n), np.arange(n)] = 1.0 / q_max
-    M = M - mu_c * (W[None, :, :] * inv_s[:, None, :]) @ W.T
-    lam = np.linalg.eigvalsh(basis.T @ M @ basis)[:, 0]
+    # basis^T M basis = sum_x b_x b_x^T / q_max_x - mu_C sum_s u_s u_s^T / s_min_s, with b_x
+    # the rows of the basis and u_s the columns of basis^T W: two small matrix products.
+    k = basis.shape[1]
+    BB = (basis[:, :, None] * basis[:, None, :]).reshape(basis.shape[0], k * k)
+    U = basis.T @ W
+    UU = (U.T[:, :, None] * U.T[:, None, :]).reshape(W.shape[1], k * k)
+    B = (1.0 / q_max) @ BB - mu_c * (inv_s @ UU)
+    if k == 1:
+        lam = B[:, 0]
+    elif k == 2:  # |X| = 3: the smaller eigenvalue of a symmetric 2 x 2 matrix, in closed form
+        lam = 0.5 * (B[:, 0] + B[:, 3]) - np.hypot(0.5 * (B[:, 0] - B[:, 3]), B[:, 1])
+    else:
+        lam = np.linalg.eigvalsh(B.reshape(-1, k, k))[:, 0]
     dz = V - c[:, None, :]
     lin = (dz @ g[:, :, None])[..., 0].min(axis=1)
     r2 = (dz * dz).sum(axis=2).max(axis=1)
@@ -204,45 +216,143 @@ def min_reduced_cost(
     are split.  The returned `lower` is the smallest bound of any discarded or remaining
     simplex (they cover the simplex), reduced by a relative rounding margin of 1e-12.
     """
-    n = a.size
-    if n == 1:
-        q = np.ones(1)
-        val = float(reduced_cost(q[None, :], a, W, mu_c)[0])
-        return PricingResult(val, val, q, 1)
-    if mu_c <= 0.0 and vertices is None:
-        shift = -a
-        q = np.exp(shift - logsumexp(shift))
-        val = float(reduced_cost(q[None, :], a, W, 0.0)[0])
-        low = -float(logsumexp(shift))
-        return PricingResult(min(low, val), val, q, 1)
-    V = (np.eye(n) if vertices is None else vertices)[None, :, :]  # (N, n vertices, n)
+    out = price_letters(
+        a[None, :],
+        np.zeros(1),
+        W,
+        mu_c,
+        eps=eps,
+        floor=floor,
+        max_nodes=max_nodes,
+        vertices=[vertices],
+    )
+    return PricingResult(out.lower, float(out.values[0]), out.points[0], out.n_nodes)
+
+
+@dataclass(frozen=True)
+class LetterPrices:
+    r"""Result of :func:`price_letters` (nats).
+
+    Attributes
+    ----------
+    lower : float
+        Certified lower bound on :math:`\min_k [o_k + \min_q \phi_k(q)]`.
+    values : ndarray, shape (k,)
+        :math:`\phi_k` at `points` (upper bounds on each :math:`\min_q \phi_k`).
+    points : ndarray, shape (k, n)
+        Best point found for each reduced cost.
+    n_nodes : int
+        Simplices examined, all reduced costs together.
+    """
+
+    lower: float
+    values: FloatArray
+    points: FloatArray
+    n_nodes: int
+
+
+def price_letters(
+    A: FloatArray,
+    offsets: FloatArray,
+    W: FloatArray,
+    mu_c: float,
+    *,
+    eps: float,
+    floor: float = math.inf,
+    max_nodes: int = 100_000,
+    vertices: list[FloatArray | None] | None = None,
+) -> LetterPrices:
+    r"""Certified :math:`\min_k [o_k + \min_q \phi_k(q)]` for several reduced costs
+    :math:`\phi_k(q) = A_k\cdot q - H(q) + \mu_C H(qW)` at once (one per letter).
+
+    Parameters
+    ----------
+    A : ndarray, shape (k, n)
+        Linear coefficients of each reduced cost (nats).
+    offsets : ndarray, shape (k,)
+        Constants :math:`o_k` added to each (nats).
+    W, mu_c, eps, max_nodes
+        As in :func:`min_reduced_cost` (`eps` and `max_nodes` for all together).
+    floor : float
+        Simplices whose bound (offset included) is at least ``floor - eps`` are not refined.
+    vertices : list, optional
+        For each reduced cost, None (the whole simplex) or the (n, n) vertices of the
+        sub-simplex it is minimized over.
+
+    Returns
+    -------
+    LetterPrices
+
+    Notes
+    -----
+    One branch and bound over the simplices of all reduced costs together, each with the
+    bounds of :func:`min_reduced_cost` plus its offset; a simplex is discarded when its
+    bound is at least the best value found over all reduced costs (or `floor`) less
+    `eps`.  The simplices discarded or left over cover every domain, so the smallest of
+    their bounds (and of the exact minima below) is a lower bound on the joint minimum.
+    A reduced cost with :math:`\mu_C = 0` on the whole simplex (or with n = 1) has the
+    exact minimum :math:`-\log\sum_x e^{-A_x}` (Gibbs) and needs no search.  Pruning
+    against the joint best (rather than each letter's own) does the least work the joint
+    bound needs; each letter's best point is still returned as a column.
+    """
+    k, n = A.shape
+    verts: list[FloatArray | None] = [None] * k if vertices is None else list(vertices)
+    values = np.full(k, math.inf)
+    points = np.full((k, n), 1.0 / n)
+    exact = math.inf  # smallest exact minimum, offset included
+    searched: list[int] = []
+    for i in range(k):
+        if n == 1:
+            points[i] = 1.0
+            values[i] = float(reduced_cost(points[i : i + 1], A[i], W, mu_c)[0])
+            exact = min(exact, offsets[i] + values[i])
+        elif mu_c <= 0.0 and verts[i] is None:
+            shift = -A[i]
+            points[i] = np.exp(shift - logsumexp(shift))
+            values[i] = float(reduced_cost(points[i : i + 1], A[i], W, 0.0)[0])
+            exact = min(exact, offsets[i] - float(logsumexp(shift)), offsets[i] + values[i])
+        else:
+            searched.append(i)
+    if not searched:
+        return LetterPrices(exact, values, points, k)
+    owner = np.array(searched)
+    eye = np.eye(n)
+    V = np.array([eye if verts[i] is None else verts[i] for i in searched])  # (N, n, n)
     HV = mu_c * _entropy_rows(V @ W)  # concave term at each vertex
     # Orthonormal basis of the tangent space {z : sum z = 0} of the simplex.
     basis = np.linalg.qr(np.eye(n)[:, 1:] - 1.0 / n)[0]
-    best_val, best_q = math.inf, np.full(n, 1.0 / n)
-    certified = math.inf
-    nodes = 0
+    best = float(np.min(offsets + values))  # joint best value, offset included
+    certified = exact
+    nodes = k - len(searched)
     pairs = [(i, j) for i in range(n) for j in range(i + 1, n)]
     pa = np.array([i for i, _ in pairs])
     pb = np.array([j for _, j in pairs])
     while V.shape[0]:
         nodes += V.shape[0]
-        lb = _simplex_bounds(V, HV, a, W, mu_c, basis)
+        a = A[owner]
+        off = offsets[owner]
+        lb = _simplex_bounds(V, HV, a, W, mu_c, basis) + off
         # Incumbents: the function at the centroids and at the vertices.
         c = V.mean(axis=1)
         fc = reduced_cost(c, a, W, mu_c)
-        lin = V @ a
-        fv = lin - _entropy_rows(V) + HV
-        ic = int(np.argmin(fc))
-        if fc[ic] < best_val:
-            best_val, best_q = float(fc[ic]), c[ic].copy()
-        iv = np.unravel_index(int(np.argmin(fv)), fv.shape)
-        if fv[iv] < best_val:
-            best_val, best_q = float(fv[iv]), V[iv[0], iv[1]].copy()
-        done = lb >= min(best_val, floor) - eps
+        fv = (V @ a[:, :, None])[..., 0] - _entropy_rows(V) + HV
+        # Best of each simplex (centroid or a vertex), then best simplex of each owner.
+        iv = np.argmin(fv, axis=1)
+        rows = np.arange(V.shape[0])
+        at_vertex = fv[rows, iv] < fc
+        f_cell = np.where(at_vertex, fv[rows, iv], fc)
+        order = np.lexsort((f_cell, owner))
+        first = order[np.r_[True, owner[order][1:] != owner[order][:-1]]]
+        for cell in first:
+            i = owner[cell]
+            if f_cell[cell] < values[i]:
+                values[i] = float(f_cell[cell])
+                points[i] = V[cell, iv[cell]] if at_vertex[cell] else c[cell]
+        best = min(best, float(np.min(offsets + values)))
+        done = lb >= min(best, floor) - eps
         if done.any():
             certified = min(certified, float(lb[done].min()))
-        V, HV = V[~done], HV[~done]
+        V, HV, owner = V[~done], HV[~done], owner[~done]
         if not V.shape[0]:
             break
         if nodes >= max_nodes:
@@ -265,7 +375,8 @@ def min_reduced_cost(
         V2[rows, ib], H2[rows, ib] = mid, h_mid
         V = np.concatenate([V1, V2])
         HV = np.concatenate([H1, H2])
-    return PricingResult(min(certified, best_val), best_val, best_q, nodes)
+        owner = np.concatenate([owner, owner])
+    return LetterPrices(min(certified, best), values, points, nodes)
 
 
 def local_minima(
@@ -274,14 +385,17 @@ def local_minima(
     r"""Stationary points of :math:`\phi(q) = a\cdot q - H(q) + \mu_C H(qW)` from each row
     of `starts`, by the difference-of-convex algorithm (not certified; it proposes columns).
 
-    Linearizing the concave term at :math:`q_t` and minimizing the convex rest exactly
-    gives the Gibbs step :math:`q_{t+1} \propto \exp(-a + \mu_C W \log(q_t W))`, which
-    never increases :math:`\phi`.  Returns the points and their values.
+    `a` is one vector (n,) or one per start (rows of shape (len(starts), n)), so the
+    reduced costs of several letters run as one array.  Linearizing the concave term at
+    :math:`q_t` and minimizing the convex rest exactly gives the Gibbs step
+    :math:`q_{t+1} \propto \exp(-a + \mu_C W \log(q_t W))`, which never increases
+    :math:`\phi`.  Returns the points and their values.
     """
     q = starts
+    a_rows = np.atleast_2d(a)
     with np.errstate(divide="ignore"):
         for _ in range(n_iter):
-            z = -a[None, :] + mu_c * (np.log(q @ W) @ W.T)
+            z = -a_rows + mu_c * (np.log(q @ W) @ W.T)
             z = np.where(np.isnan(z), -np.inf, z)
             q_new = np.exp(z - z.max(axis=1, keepdims=True))
             q_new = q_new / q_new.sum(axis=1, keepdims=True)
@@ -556,11 +670,19 @@ def posterior_lower_bound(
         new: list[tuple[int, FloatArray]] = []
         local_best = 0.0
         starts_rng = rng.dirichlet(np.ones(n), size=8)
+        A_letters = -lam[None, :] + mu_d * d.T  # (m, n): linear part of each letter's cost
+        # One DCA run for all letters: starts are each letter's active atoms and the
+        # random posteriors.
+        letter_of = np.concatenate(
+            [np.full(int((active & (S == j)).sum()) + starts_rng.shape[0], j) for j in range(m)]
+        )
+        starts_all = np.vstack(
+            [np.vstack([Qk[: w.size][active & (S == j)], starts_rng]) for j in range(m)]
+        )
+        pts_all, vals_all = local_minima(A_letters[letter_of], W, mu_c, starts_all)
         for j in range(m):
-            a = -lam + mu_d * d[:, j]
-            mine = np.array(post)[: w.size][active & (np.array(sym)[: w.size] == j)]
-            pts, vals = local_minima(a, W, mu_c, np.vstack([mine, starts_rng]))
-            vals = vals + pi[j]
+            pts = pts_all[letter_of == j]
+            vals = vals_all[letter_of == j] + pi[j]
             if j in regions:
                 vals = np.where([inside(j, q) for q in pts], vals, np.inf)
             order = np.argsort(vals)
@@ -572,21 +694,28 @@ def posterior_lower_bound(
             if np.isfinite(vals[order[0]]):
                 local_best = min(local_best, float(vals[order[0]]))
         if local_best > -eps or rounds % 5 == 0:
-            m_low = math.inf
-            priced: dict[bytes, PricingResult] = {}  # letters with the same column of d
+            # Letters with the same reduced cost and region are priced once (the smallest
+            # offset pi_j of the group stands for it).
+            groups: dict[bytes, list[int]] = {}
             for j in range(m):
-                a = -lam + mu_d * d[:, j]
-                key = a.tobytes() + (regions[j].tobytes() if j in regions else b"")
-                if key not in priced:
-                    priced[key] = min_reduced_cost(
-                        a, W, mu_c, eps=eps, floor=-float(pi[j]), vertices=regions.get(j)
-                    )
-                    n_nodes += priced[key].n_nodes
-                pr = priced[key]
-                m_low = min(m_low, pi[j] + pr.lower)
-                if pi[j] + pr.value < -eps:
-                    new.append((j, pr.point))
-            best_lower = max(best_lower, dual + m_low - slack)
+                key = A_letters[j].tobytes() + (regions[j].tobytes() if j in regions else b"")
+                groups.setdefault(key, []).append(j)
+            reps = [min(g, key=lambda j: pi[j]) for g in groups.values()]
+            priced = price_letters(
+                A_letters[reps],
+                pi[reps],
+                W,
+                mu_c,
+                eps=eps,
+                floor=0.0,
+                vertices=[regions.get(j) for j in reps],
+            )
+            n_nodes += priced.n_nodes
+            for g, value, point in zip(groups.values(), priced.values, priced.points, strict=True):
+                for j in g:
+                    if pi[j] + value < -eps:
+                        new.append((j, point))
+            best_lower = max(best_lower, dual + priced.lower - slack)
         if relaxed - best_lower <= tol or not new:
             break
         # Stagnation: the master moved by less than tol / 10 over five rounds, so the
