@@ -21,6 +21,7 @@ from rdpc_theory.discrete.certificate import (
     atom_channel,
     ball_channel,
     local_minima,
+    min_eigenvalue_3x3,
     min_reduced_cost,
     posterior_lower_bound,
     price_letters,
@@ -134,6 +135,20 @@ def test_joint_pricing_of_several_letters_is_below_every_sampled_value():
         for k, v in enumerate([None, region, None])
     )
     assert abs(alone - res.lower) <= 2e-7
+
+
+def test_closed_form_3x3_eigenvalue_is_a_lower_bound_close_to_lapack():
+    rng = np.random.default_rng(3)
+    B = rng.normal(size=(2000, 3, 3))
+    B = B + B.transpose(0, 2, 1)
+    B[::7] *= 1e5
+    B[::5] = 3.0 * np.eye(3)  # triple and double eigenvalues: arccos at its steepest
+    B[::11] = np.diag([1.0, 2.0, 2.0])
+    ref = np.linalg.eigvalsh(B)[:, 0]
+    lam = min_eigenvalue_3x3(B.reshape(-1, 9))
+    scale = np.abs(B).reshape(-1, 9).max(axis=1)
+    assert np.all(lam <= ref)
+    assert np.all(ref - lam <= 1e-5 * scale)
 
 
 def test_local_minima_never_increase_the_reduced_cost():

