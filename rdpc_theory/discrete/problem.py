@@ -375,6 +375,21 @@ class Problem:
         total = base_out.n_iter
         best: tuple[float, FloatArray, bool] | None = None
         search: CertifiedBound | None = None
+        n_runs = 0
+
+        def multistart() -> float:
+            # The seeded multistart convex-concave procedure (the best channel is kept).
+            nonlocal best, total, n_runs
+            starts, n_extra = self._starts(D, P, C, Qc, seed, n_starts, warm)
+            total += n_extra
+            n_runs = len(starts)
+            for Q0 in starts:
+                out = self._ccp(Q0, D, P, C)
+                total += out[3]
+                if out[0] < math.inf and (best is None or out[0] < best[0]):
+                    best = out[:3]
+            return math.inf if best is None else best[0]
+
         if (P is None or self.kind == "tv") and self.p.size <= MAX_CERTIFIED_LETTERS:
             seeds = (Qc,) if warm is None else (Qc, warm)
 
@@ -398,6 +413,13 @@ class Problem:
                         break
                 return math.inf if best is None else best[0]
 
+            def first_upper(root: PosteriorBound) -> float:
+                # Without a feasible channel the branch and bound can only stop at a node
+                # whose relaxation is a channel; the multistart (run at the end otherwise)
+                # gives it a rate to stop at within `gap`, which saves the last nodes.
+                upper = from_atoms(root)
+                return multistart() if math.isinf(upper) and root.split else upper
+
             search = certified_bound(
                 self.p,
                 self.d,
@@ -410,7 +432,7 @@ class Problem:
                 channels=seeds,
                 # A node costs ~0.1 s at |X| <= 3 and up to seconds at |X| = 4.
                 max_nodes=32 if self.p.size <= 3 else 9,
-                incumbent=from_atoms,
+                incumbent=first_upper,
                 gap=self.tol,
             )
             cert = search.best
@@ -419,17 +441,8 @@ class Problem:
             # The root's atoms were polished already; a deeper node's may do better.
             if search.n_nodes > 1 and (best is None or best[0] - lower > self.tol):
                 from_atoms(cert)
-        n_runs = 0
-        if best is None or best[0] - lower > self.tol:
-            # Not closed by the atoms: the seeded multistart convex-concave procedure.
-            starts, n_extra = self._starts(D, P, C, Qc, seed, n_starts, warm)
-            total += n_extra
-            n_runs = len(starts)
-            for Q0 in starts:
-                out = self._ccp(Q0, D, P, C)
-                total += out[3]
-                if out[0] < math.inf and (best is None or out[0] < best[0]):
-                    best = out[:3]
+        if n_runs == 0 and (best is None or best[0] - lower > self.tol):
+            multistart()  # not closed by the atoms
         if best is None:
             return Outcome(
                 np.full(self.shape, np.nan),
@@ -458,7 +471,7 @@ class Problem:
                 + (
                     f"; the relaxation needed more posteriors than letters and was closed "
                     f"by branching over {search.n_nodes} posterior regions)"
-                    if search.n_nodes > 1 and search.closed
+                    if search.n_nodes > 1 and ok
                     else ")"
                 )
             )
