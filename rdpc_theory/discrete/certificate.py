@@ -69,6 +69,8 @@ IntArray = NDArray[np.int64]
 # Relative safety margin on every branch-and-bound bound: covers the rounding of a few
 # dozen float64 operations on numbers of order one.
 _ROUNDING = 1e-12
+# Largest pricing cover kept from one search to the next (simplices per letter).
+_MAX_COVER = 4000
 
 
 def _entropy_rows(x: FloatArray) -> FloatArray:
@@ -269,12 +271,17 @@ class LetterPrices:
         Best point found for each reduced cost.
     n_nodes : int
         Simplices examined, all reduced costs together.
+    leaves : list
+        For each reduced cost, the final simplices of its search, shape (N, n, n) (they
+        cover its domain: a `cover` for the next search there), or None where its minimum
+        is exact.
     """
 
     lower: float
     values: FloatArray
     points: FloatArray
     n_nodes: int
+    leaves: list[FloatArray | None]
 
 
 def price_letters(
@@ -287,6 +294,7 @@ def price_letters(
     floor: float = math.inf,
     max_nodes: int = 100_000,
     vertices: list[FloatArray | None] | None = None,
+    cover: list[FloatArray | None] | None = None,
 ) -> LetterPrices:
     r"""Certified :math:`\min_k [o_k + \min_q \phi_k(q)]` for several reduced costs
     :math:`\phi_k(q) = A_k\cdot q - H(q) + \mu_C H(qW)` at once (one per letter).
@@ -304,6 +312,10 @@ def price_letters(
     vertices : list, optional
         For each reduced cost, None (the whole simplex) or the (n, n) vertices of the
         sub-simplex it is minimized over.
+    cover : list, optional
+        For each reduced cost, None or simplices (N, n, n) whose union is its domain
+        (e.g. the `leaves` of an earlier search there): the search starts from them
+        instead of the whole domain, which skips the coarse levels.
 
     Returns
     -------
@@ -314,7 +326,8 @@ def price_letters(
     One branch and bound over the simplices of all reduced costs together, each with the
     bounds of :func:`min_reduced_cost` plus its offset; a simplex is discarded when its
     bound is at least the best value found over all reduced costs (or `floor`) less
-    `eps`.  The simplices discarded or left over cover every domain, so the smallest of
+    `eps`.  Bisection keeps a cover a cover, so the simplices discarded or left over
+    cover every domain (given `cover`: provided the given simplices do), and the smallest of
     their bounds (and of the exact minima below) is a lower bound on the joint minimum.
     A reduced cost with :math:`\mu_C = 0` on the whole simplex (or with n = 1) has the
     exact minimum :math:`-\log\sum_x e^{-A_x}` (Gibbs) and needs no search.  Pruning
@@ -323,6 +336,7 @@ def price_letters(
     """
     k, n = A.shape
     verts: list[FloatArray | None] = [None] * k if vertices is None else list(vertices)
+    covers: list[FloatArray | None] = [None] * k if cover is None else list(cover)
     values = np.full(k, math.inf)
     points = np.full((k, n), 1.0 / n)
     exact = math.inf  # smallest exact minimum, offset included
@@ -332,7 +346,7 @@ def price_letters(
             points[i] = 1.0
             values[i] = float(reduced_cost(points[i : i + 1], A[i], W, mu_c)[0])
             exact = min(exact, offsets[i] + values[i])
-        elif mu_c <= 0.0 and verts[i] is None:
+        elif mu_c <= 0.0 and verts[i] is None and covers[i] is None:
             shift = -A[i]
             points[i] = np.exp(shift - logsumexp(shift))
             values[i] = float(reduced_cost(points[i : i + 1], A[i], W, 0.0)[0])
@@ -340,10 +354,14 @@ def price_letters(
         else:
             searched.append(i)
     if not searched:
-        return LetterPrices(exact, values, points, k)
-    owner = np.array(searched)
+        return LetterPrices(exact, values, points, k, [None] * k)
     eye = np.eye(n)
-    V = np.array([eye if verts[i] is None else verts[i] for i in searched])  # (N, n, n)
+    start = [
+        (eye if verts[i] is None else verts[i])[None] if covers[i] is None else covers[i]
+        for i in searched
+    ]
+    owner = np.concatenate([np.full(len(S), i) for i, S in zip(searched, start, strict=True)])
+    V = np.concatenate(start)  # (N, n, n): simplices of all searches
     HV = mu_c * _entropy_rows(V @ W)  # concave term at each vertex
     NV = -_entropy_rows(V)  # convex term at each vertex
     # Orthonormal basis of the tangent space {z : sum z = 0} of the simplex.
@@ -354,6 +372,8 @@ def price_letters(
     pairs = [(i, j) for i in range(n) for j in range(i + 1, n)]
     pa = np.array([i for i, _ in pairs])
     pb = np.array([j for _, j in pairs])
+    leaf_V: list[FloatArray] = []
+    leaf_owner: list[IntArray] = []
     while V.shape[0]:
         nodes += V.shape[0]
         a = A[owner]
@@ -378,11 +398,15 @@ def price_letters(
         done = lb >= min(best, floor) - eps
         if done.any():
             certified = min(certified, float(lb[done].min()))
+            leaf_V.append(V[done])
+            leaf_owner.append(owner[done])
         V, HV, NV, owner = V[~done], HV[~done], NV[~done], owner[~done]
         if not V.shape[0]:
             break
         if nodes >= max_nodes:
             certified = min(certified, float(lb[~done].min()))
+            leaf_V.append(V)
+            leaf_owner.append(owner)
             break
         # Bisect every remaining simplex along its longest edge.
         diff = V[:, pa, :] - V[:, pb, :]
@@ -405,7 +429,11 @@ def price_letters(
         HV = np.concatenate([H1, H2])
         NV = np.concatenate([N1, N2])
         owner = np.concatenate([owner, owner])
-    return LetterPrices(min(certified, best), values, points, nodes)
+    all_V, all_owner = np.concatenate(leaf_V), np.concatenate(leaf_owner)
+    leaves: list[FloatArray | None] = [None] * k
+    for i in searched:
+        leaves[i] = all_V[all_owner == i]
+    return LetterPrices(min(certified, best), values, points, nodes, leaves)
 
 
 def local_minima(
@@ -466,6 +494,9 @@ class PosteriorBound:
         A letter for each atom after relabelling among interchangeable letters (same
         distortion column, no perception bound), one cluster of nearby posteriors per
         letter where that is possible.
+    covers : dict, optional
+        Letter -> the final simplices of its last pricing search (a cover of its region,
+        passed on to child nodes whose region for that letter is the same).
     """
 
     lower: float
@@ -478,6 +509,7 @@ class PosteriorBound:
     n_nodes: int
     worst_letter: int = -1
     assigned: IntArray | None = None
+    covers: dict[int, FloatArray] | None = None
 
 
 def posterior_lower_bound(
@@ -494,6 +526,7 @@ def posterior_lower_bound(
     max_rounds: int = 50,
     regions: dict[int, FloatArray] | None = None,
     atoms: tuple[IntArray, FloatArray] | None = None,
+    covers: dict[int, FloatArray] | None = None,
 ) -> PosteriorBound:
     r"""Certified lower bound on R(D, P, C) (TV perception) by column generation.
 
@@ -530,6 +563,10 @@ def posterior_lower_bound(
     atoms : tuple of (letters, posteriors), optional
         Extra initial atoms (e.g. those of a parent node); the ones outside `regions`
         are dropped.
+    covers : dict, optional
+        Letter -> simplices (N, n, n) covering that letter's region (the whole simplex
+        where it has none), e.g. a parent node's `covers` for the letters whose region
+        is unchanged: the pricing starts from them (see :func:`price_letters`).
 
     Returns
     -------
@@ -610,6 +647,10 @@ def posterior_lower_bound(
                 sym.append(int(col))
                 post.append(J[:, col] / r[col])
     best_lower = -math.inf
+    # Final simplices of each letter's last pricing search: the next search there starts
+    # from them (a finer cover than needed costs one vectorized pass; past _MAX_COVER
+    # simplices a fresh search is cheaper).
+    leaf_cover = {} if covers is None else dict(covers)
     n_nodes = 0
     eps = max(tol / 4.0, 1e-13)
     relaxed = math.inf
@@ -738,12 +779,22 @@ def posterior_lower_bound(
                 eps=eps,
                 floor=0.0,
                 vertices=[regions.get(j) for j in reps],
+                cover=[
+                    next((leaf_cover[j] for j in g if j in leaf_cover), None)
+                    for g in groups.values()
+                ],
             )
             n_nodes += priced.n_nodes
-            for g, value, point in zip(groups.values(), priced.values, priced.points, strict=True):
+            for g, value, point, leaves in zip(
+                groups.values(), priced.values, priced.points, priced.leaves, strict=True
+            ):
                 for j in g:
                     if pi[j] + value < -eps:
                         new.append((j, point))
+                    if leaves is not None and leaves.shape[0] <= _MAX_COVER:
+                        leaf_cover[j] = leaves
+                    else:
+                        leaf_cover.pop(j, None)
             best_lower = max(best_lower, dual + priced.lower - slack)
         if relaxed - best_lower <= tol or not new:
             break
@@ -849,6 +900,7 @@ def posterior_lower_bound(
         n_nodes=n_nodes,
         worst_letter=worst,
         assigned=assigned.astype(np.int64),
+        covers=leaf_cover,
     )
 
 
@@ -952,9 +1004,13 @@ def certified_bound(
     stop_gap = tol if gap is None else gap
 
     def solve(
-        regions: dict[int, FloatArray], parent: PosteriorBound | None = None
+        regions: dict[int, FloatArray], parent: PosteriorBound | None = None, changed: int = -1
     ) -> PosteriorBound:
         seeds = None if parent is None else (parent.symbols, parent.posteriors)
+        # The parent's pricing covers stay covers for the letters whose region is unchanged.
+        kept = None
+        if parent is not None and parent.covers is not None:
+            kept = {j: V for j, V in parent.covers.items() if j != changed}
         return posterior_lower_bound(
             p,
             d,
@@ -967,6 +1023,7 @@ def certified_bound(
             channels=channels,
             regions=regions,
             atoms=seeds,
+            covers=kept,
             max_rounds=50 if parent is None else 20,  # children start from the parent's atoms
         )
 
@@ -985,7 +1042,7 @@ def certified_bound(
         j, q_a, q_b = _most_split(node)
         for V in _split_region(regions.get(j, np.eye(p.size)), q_a, q_b):
             child = {**regions, j: V}
-            sol = solve(child, node)
+            sol = solve(child, node, j)
             count += 1
             if math.isfinite(sol.lower):
                 # A child covers part of its parent: the parent's bound holds for it too.
