@@ -652,7 +652,7 @@ def posterior_lower_bound(
     # simplices a fresh search is cheaper).
     leaf_cover = {} if covers is None else dict(covers)
     n_nodes = 0
-    eps = max(tol / 4.0, 1e-13)
+    eps = max(tol / 2.0, 1e-13)
     relaxed = math.inf
     w = np.zeros(0)
     rounds = 0
