@@ -411,6 +411,10 @@ class Problem:
                             best = polished[:3]
                     if best is not None and best[0] - max(lower, node.lower) <= self.tol:
                         break
+                    if polished is not None and node.split:
+                        # The relaxation is not a channel: no candidate closes the gap
+                        # here, one rate is enough for the branch and bound to prune by.
+                        break
                 return math.inf if best is None else best[0]
 
             def first_upper(root: PosteriorBound) -> float:
@@ -498,7 +502,10 @@ class Problem:
             C,
             Q0,
             inner=lambda ell, acc: self._ccp_inner(ell, D, P, C, acc),
-            tol=1e-10,
+            # Rate decrease per cycle at which to stop: far below the certified gap asked
+            # for (`self.tol`, nats), never looser than needed for the default tolerance.
+            tol=max(1e-10, 1e-3 * self.tol),
+            inner_tol=max(1e-9, 1e-3 * self.tol),
             max_iter=200,
         )
         Q, it, conv = local.channel, local.n_iter, local.converged
