@@ -19,7 +19,8 @@ optimal measure uses one posterior per letter (then it *is* a channel); otherwis
 optimum needs more posteriors than letters and :math:`R^{\mathrm{LP}}` is strictly smaller.
 
 The relaxation is solved by column generation: a finite master LP over the atoms found so
-far (HiGHS through :func:`scipy.optimize.linprog`) and a *global* pricing step over the
+far (:class:`~rdpc_theory.discrete.master.MasterLP`: one HiGHS model grown column by
+column and re-solved from its last basis) and a *global* pricing step over the
 whole simplex that both proposes new atoms and certifies the bound (see
 :func:`posterior_lower_bound` for the proof).  The pricing minimizes a difference of
 convex functions by branch and bound over simplices with a rigorous bound
@@ -46,10 +47,11 @@ from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy.optimize import linear_sum_assignment, linprog
+from scipy.optimize import linear_sum_assignment
 from scipy.special import entr, logsumexp
 
 from .._channel import support_function
+from .master import MasterLP
 
 __all__ = [
     "PricingResult",
@@ -356,12 +358,12 @@ def price_letters(
     if not searched:
         return LetterPrices(exact, values, points, k, [None] * k)
     eye = np.eye(n)
-    start = [
-        (eye if verts[i] is None else verts[i])[None] if covers[i] is None else covers[i]
-        for i in searched
-    ]
+    start: list[FloatArray] = []
+    for i in searched:
+        given, domain = covers[i], verts[i]
+        start.append(given if given is not None else (eye if domain is None else domain)[None])
     owner = np.concatenate([np.full(len(S), i) for i, S in zip(searched, start, strict=True)])
-    V = np.concatenate(start)  # (N, n, n): simplices of all searches
+    V: FloatArray = np.concatenate(start)  # (N, n, n): simplices of all searches
     HV = mu_c * _entropy_rows(V @ W)  # concave term at each vertex
     NV = -_entropy_rows(V)  # convex term at each vertex
     # Orthonormal basis of the tangent space {z : sum z = 0} of the simplex.
@@ -659,71 +661,32 @@ def posterior_lower_bound(
     last_mu_c = 0.0
     history: list[float] = []
     rng = np.random.default_rng(0)  # fixed: the same call gives the same bound
+    master = MasterLP(p, m, D, C, P, p_ball)
     for rounds in range(1, max_rounds + 1):
         S = np.array(sym)
         Qk = np.array(post)
         K = S.size
-        f = -_entropy_rows(Qk)
-        cost_d = np.einsum("kx,xk->k", Qk, d[:, S])
-        cost_c = _entropy_rows(Qk @ W)
-        # Variables: w (K) [, r (m), u (m)].
-        n_var = K + (2 * m if has_p else 0)
-        c_obj = np.concatenate([f, np.zeros(n_var - K)])
-        A_eq = np.zeros((n + (m if has_p else 0), n_var))
-        A_eq[:n, :K] = Qk.T
-        b_eq = [p]
-        ub_rows: list[FloatArray] = []
-        b_ub: list[float] = []
-        if has_d:
-            ub_rows.append(np.concatenate([cost_d, np.zeros(n_var - K)]))
-            b_ub.append(D)
-        ub_rows.append(np.concatenate([cost_c, np.zeros(n_var - K)]))
-        b_ub.append(C)
-        if has_p:
-            assert p_ball is not None and P is not None
-            A_eq[n + S, np.arange(K)] = 1.0
-            A_eq[n:, K : K + m] = -np.eye(m)
-            b_eq.append(np.zeros(m))
-            # u_j >= |r_j - p_ball_j|, sum u <= 2P.
-            for j in range(m):
-                row = np.zeros(n_var)
-                row[K + j], row[K + m + j] = 1.0, -1.0
-                ub_rows.append(row)
-                b_ub.append(float(p_ball[j]))
-                row = np.zeros(n_var)
-                row[K + j], row[K + m + j] = -1.0, -1.0
-                ub_rows.append(row)
-                b_ub.append(-float(p_ball[j]))
-            row = np.zeros(n_var)
-            row[K + m :] = 1.0
-            ub_rows.append(row)
-            b_ub.append(2.0 * P)
-        res = linprog(
-            c_obj,
-            A_ub=np.array(ub_rows),
-            b_ub=np.array(b_ub),
-            A_eq=A_eq,
-            b_eq=np.concatenate(b_eq),
-            bounds=[(0, None)] * n_var,
-            method="highs",
-            options={"primal_feasibility_tolerance": 1e-10, "dual_feasibility_tolerance": 1e-10},
+        fresh = slice(master.n_atoms, K)  # atoms added since the last solve
+        master.add_atoms(
+            S[fresh],
+            Qk[fresh],
+            -_entropy_rows(Qk[fresh]),
+            np.einsum("kx,xk->k", Qk[fresh], d[:, S[fresh]]),
+            _entropy_rows(Qk[fresh] @ W),
         )
-        if res.status == 2 and rounds == 1:
+        sol = master.solve()
+        if sol is None and master.infeasible and rounds == 1:
             empty = np.zeros(0)
             return PosteriorBound(
                 math.inf, math.inf, empty.astype(np.int64), np.zeros((0, n)), empty, False, 1, 0
             )
-        if res.status != 0:
+        if sol is None:
             break
-        relaxed = h_x + float(res.fun)
+        relaxed = h_x + sol.value
         history.append(relaxed)
-        w = np.asarray(res.x[:K], dtype=np.float64)
-        lam = np.asarray(res.eqlin.marginals[:n], dtype=np.float64)
-        y_ub = np.asarray(res.ineqlin.marginals, dtype=np.float64)
-        mu_d = max(-float(y_ub[0]), 0.0) if has_d else 0.0
-        mu_c = max(-float(y_ub[1 if has_d else 0]), 0.0)
+        w = sol.weights
+        lam, mu_d, mu_c, pi = sol.lam, sol.mu_d, sol.mu_c, sol.pi
         last_mu_c = mu_c
-        pi = -np.asarray(res.eqlin.marginals[n:], dtype=np.float64) if has_p else np.zeros(m)
         # The dual value is a sum of terms of either sign: math.fsum makes it exact up to
         # one rounding, and `slack` covers the rounding of each term (a few ulps of its
         # size), so the bound does not depend on a summation order.
