@@ -136,6 +136,19 @@ def test_joint_pricing_of_several_letters_is_below_every_sampled_value():
         for k, v in enumerate([None, region, None])
     )
     assert abs(alone - res.lower) <= 2e-7
+    # A second search with moved coefficients, started from the first one's final
+    # simplices (they still cover each domain), certifies the same as a fresh search.
+    A2 = A + 0.05 * rng.normal(size=A.shape)
+    warm = price_letters(
+        A2, offsets, W, 2.5, eps=1e-7, vertices=[None, region, None], cover=res.leaves
+    )
+    cold = price_letters(A2, offsets, W, 2.5, eps=1e-7, vertices=[None, region, None])
+    sampled2 = min(
+        offsets[k] + min(phi_direct(q, A2[k], W, 2.5) for q in (grid if k != 1 else grid @ region))
+        for k in range(3)
+    )
+    assert warm.lower <= sampled2 + 1e-12 and cold.lower <= sampled2 + 1e-12
+    assert abs(warm.lower - cold.lower) <= 2e-7
 
 
 def test_closed_form_3x3_eigenvalue_is_a_lower_bound_close_to_lapack():
