@@ -107,6 +107,7 @@ class Counter:
             tol=TOL_BITS * LN2 / 8.0,
             method=self.method,
             basis=None if warm is None else warm.basis,
+            overwrite=True,
         )
         self.slopes += 1
         self.iterations += sol.n_iter

@@ -70,7 +70,7 @@ def range_basis(
 ) -> RangeBasis | None:
     """Adaptive randomized range finder for K (Halko et al. Alg. 4.2, in blocks).
 
-    Sketches :math:`K\\Omega` with Gaussian Ω in doubling blocks of at least 32 columns
+    Sketches :math:`K\\Omega` with Gaussian Ω in blocks of at least 32 columns growing by half
     (after the basis `previous` of a nearby kernel, when given) until at least 16 sampled
     directions are redundant: singular values below ``RANK_RTOL`` times the largest.
     Returns ``None`` when the rank is not small (> m / 3): then the dense Newton system is
@@ -82,8 +82,9 @@ def range_basis(
     limit = max(m // 3, 1)
     width = 0 if previous is None else previous.shape[1]
     while True:
-        # Blocks of 32, then doubling (32, 32, 64, 128, ...): few QRs at large ranks.
-        block = _BLOCK if len(blocks) <= 1 else max(_BLOCK, width)
+        # Blocks of 32, then growing by half the width (32, 64, 96, 144, 216, ...): few
+        # QRs at large ranks, and K @ Ω (the cost here) overshoots the rank by < 50%.
+        block = _BLOCK if len(blocks) <= 1 else max(_BLOCK, width // 2)
         blocks.append(K @ rng.standard_normal((m, block)))
         Y = np.hstack(blocks)
         width = Y.shape[1]

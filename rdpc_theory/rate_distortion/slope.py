@@ -104,6 +104,7 @@ def slope_solve(
     ba_steps: int = 5,
     basis: FloatArray | None = None,
     threads: int | None = None,
+    overwrite: bool = False,
 ) -> SlopeSolution:
     r"""Minimize :math:`I(X;\hat X) + E_Q[w]` over all channels, with a certified gap.
 
@@ -126,6 +127,9 @@ def slope_solve(
         Range basis from a nearby kernel (:attr:`SlopeSolution.basis`), extended as needed.
     threads : int, optional
         BLAS threads (:mod:`rdpc_theory.threads`; default by problem size).
+    overwrite : bool
+        Build the kernel and then the returned channel in w's memory (w is destroyed):
+        no n x m allocation per slope, for callers that pass a fresh cost matrix.
 
     Returns
     -------
@@ -135,7 +139,7 @@ def slope_solve(
     if method not in SLOPE_METHODS:
         raise ValueError(f"`method` must be one of {SLOPE_METHODS}; got {method!r}.")
     with solver_threads(w.size, threads):
-        return _slope_solve(p, w, r0, tol, method, max_iter, ba_steps, basis)
+        return _slope_solve(p, w, r0, tol, method, max_iter, ba_steps, basis, overwrite)
 
 
 def _slope_solve(
@@ -147,9 +151,10 @@ def _slope_solve(
     max_iter: int,
     ba_steps: int,
     basis: FloatArray | None,
+    overwrite: bool,
 ) -> SlopeSolution:
     m = w.shape[1]
-    K, w_min = gibbs_kernel(w)
+    K, w_min = gibbs_kernel(w, overwrite=overwrite)
     base = float(p @ w_min)
     usable = K.max(axis=0) > 0
     r = np.full(m, 1.0 / m) if r0 is None else np.maximum(r0, 0.0) + 1e-12 / m
