@@ -65,6 +65,9 @@ class SlopeSolution:
     basis : ndarray (n, ℓ) or None
         Range basis of the kernel used by a low-rank interior-point solve (reused, after
         a check, by the next solve at a nearby slope).
+    cost : float or None
+        :math:`E_Q c` of the channel, for solvers that return no channel (``channel`` empty;
+        :mod:`.product`); None otherwise.
     """
 
     channel: FloatArray
@@ -75,6 +78,7 @@ class SlopeSolution:
     n_iter: int
     feasible: bool
     basis: FloatArray | None = None
+    cost: float | None = None
 
     @property
     def gap(self) -> float:

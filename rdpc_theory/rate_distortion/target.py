@@ -98,7 +98,7 @@ class _Search:
     def __init__(
         self,
         p: FloatArray,
-        c: FloatArray,
+        c: FloatArray | None,
         b: float,
         slope: SlopeFn,
         objective: Callable[[FloatArray], float],
@@ -131,9 +131,13 @@ class _Search:
         self.n_iter += sol.n_iter
         # The cost steers the search even when the slope channel misses another
         # constraint (perception, not yet met to FEASIBILITY_TOL); bounds use feasible ones.
-        cost = expected_cost(self.p, sol.channel, self.c)
+        if sol.cost is not None:
+            cost = sol.cost  # a channel-free slope solver
+        else:
+            assert self.c is not None, "`c` is needed when slope solutions carry no cost"
+            cost = expected_cost(self.p, sol.channel, self.c)
         self.points[beta] = (cost, replace(sol, channel=_NO_CHANNEL))
-        if sol.feasible:
+        if sol.feasible and sol.channel.size:
             self.channels[beta] = sol.channel
         self.lower = max(self.lower, sol.lower - beta * self.b)
         if sol.feasible and cost <= self.b and sol.value < self.upper:
@@ -156,7 +160,6 @@ class _Search:
         lam = (self.b - hi[1]) / (lo[1] - hi[1])
         if not 0.0 < lam < 1.0:
             return
-        Q_lo, Q_hi = self.channels[lo[0]], self.channels[hi[0]]
         # Convexity of obj bounds the mixture by the chord of its ends, obj(Q_β) = value -
         # β E c, at cost exactly b: no n x m work.  Only when the chord misses the target
         # is the mixture formed and its objective evaluated (two n x m passes, ~1 s at
@@ -164,9 +167,15 @@ class _Search:
         obj_lo = self.points[lo[0]][1].value - lo[0] * lo[1]
         obj_hi = self.points[hi[0]][1].value - hi[0] * hi[1]
         chord = lam * obj_lo + (1.0 - lam) * obj_hi
+        Q_lo, Q_hi = self.channels.get(lo[0]), self.channels.get(hi[0])
+        if Q_lo is None or Q_hi is None:  # channel-free: the chord is the upper bound
+            if chord < self.upper:
+                self.upper, self.best, self.best_mix = chord, None, None
+            return
         if chord < self.upper and chord - self.lower <= self.tol:
             self.upper, self.best, self.best_mix = chord, None, (Q_lo, Q_hi, lam)
             return
+        assert self.c is not None  # channels come with a cost matrix
         mix = _mixture(Q_lo, Q_hi, lam)
         val = self.objective(mix)
         if val < self.upper and (
@@ -188,6 +197,11 @@ class _Search:
         return cost - self.b if math.isfinite(cost) else 1e300
 
 
+def _no_channel(c: FloatArray | None) -> FloatArray:
+    """The channel of a result without a feasible one: NaN of c's shape (empty if c is None)."""
+    return _NO_CHANNEL if c is None else np.full_like(c, np.nan)
+
+
 def _mixture(
     Q1: FloatArray, Q2: FloatArray, lam: float, out: FloatArray | None = None
 ) -> FloatArray:
@@ -206,7 +220,7 @@ def _mixture(
 
 def solve_target(
     p: FloatArray,
-    c: FloatArray,
+    c: FloatArray | None,
     b: float,
     slope: SlopeFn,
     objective: Callable[[FloatArray], float],
@@ -226,8 +240,10 @@ def solve_target(
     ----------
     p : ndarray (n,)
         Source marginal.
-    c : ndarray (n, m)
-        Cost of the constraint (e.g. the distortion matrix).
+    c : ndarray (n, m) or None
+        Cost of the constraint (e.g. the distortion matrix); None when the slope solutions
+        carry their cost and no channel (:attr:`SlopeSolution.cost`, :mod:`.product`): then
+        the upper bound is the chord of the bracketing slopes and the result has no channel.
     b : float
         Bound on the expected cost.
     slope : callable
@@ -258,7 +274,7 @@ def solve_target(
     threads : int, optional
         BLAS threads for the whole search (:mod:`rdpc_theory.threads`).
     """
-    with solver_threads(c.size, threads):
+    with solver_threads(p.size if c is None else c.size, threads):
         return _solve_target(
             p, c, b, slope, objective, b_min, tol, beta0, warm, max_outer, b0, elasticity0
         )
@@ -266,7 +282,7 @@ def solve_target(
 
 def _solve_target(
     p: FloatArray,
-    c: FloatArray,
+    c: FloatArray | None,
     b: float,
     slope: SlopeFn,
     objective: Callable[[FloatArray], float],
@@ -281,7 +297,7 @@ def _solve_target(
     scale = max(abs(b), abs(b_min), 1e-300)
     if b < b_min - 1e-12 * scale:
         return TargetSolution(
-            np.full_like(c, np.nan),
+            _no_channel(c),
             math.inf,
             math.inf,
             math.inf,
@@ -345,7 +361,7 @@ def _solve_target(
     if converged:
         message = "certified gap reached"
     best = search.best_channel()
-    channel = best if best is not None else np.full_like(c, np.nan)
+    channel = best if best is not None else _no_channel(c)
     finite = {bt: ct for bt, (ct, _) in search.points.items() if math.isfinite(ct)}
     best_beta = min(finite, key=lambda bt: abs(finite[bt] - b)) if finite else math.exp(t0)
     ref = search.nearest(best_beta)
