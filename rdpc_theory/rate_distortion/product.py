@@ -25,7 +25,8 @@ values with :math:`s_{1a} s_{2b} \ge \tau s_{11} s_{21}`, so
 (r^2/(rs))\,B^T` of the Woodbury solve are Kronecker contractions, :math:`O(\ell_1^2
 \ell_2^2 n_1)` instead of :math:`O(n \ell^2)`.  Only the Newton matrix is approximated: the
 certified gap is Blahut's (:mod:`.slope`) from exact kernel products, so a coarse τ can
-slow the iteration but never falsify a bound.  The search over slopes is
+slow the iteration but never falsify a bound.  When ℓ exceeds a third of min(n, m) (few
+kept cells of a large grid) the dense n x m kernel is the Newton system instead.  The search over slopes is
 :mod:`.target`'s with the chord upper bound (channel-free).  All quantities in nats.
 """
 
@@ -288,7 +289,13 @@ def product_slope_solve(
         r /= r.sum()
         upper, lower, c = blahut_bounds(p, K, base, r)
     if upper - lower > tol and m > 1:
-        res = interior_point_solve(p, K, r, tol, max_iter, KroneckerBasis(K))
+        basis = KroneckerBasis(K)
+        if basis.rank <= min(K.shape) // 3:
+            res = interior_point_solve(p, K, r, tol, max_iter, basis)
+        else:
+            # Few kept cells (a sparse subset of the grid): the pair basis is larger than
+            # the problem, and the dense n x m kernel (small here) is the cheaper Newton system.
+            res = interior_point_solve(p, K @ np.eye(m), r, tol, max_iter)
         it += res.n_iter
         up_new, low_new, _ = blahut_bounds(p, K, base, res.r)
         if up_new - low_new < upper - lower:
