@@ -26,8 +26,13 @@ values with :math:`s_{1a} s_{2b} \ge \tau s_{11} s_{21}`, so
 \ell_2^2 n_1)` instead of :math:`O(n \ell^2)`.  Only the Newton matrix is approximated: the
 certified gap is Blahut's (:mod:`.slope`) from exact kernel products, so a coarse τ can
 slow the iteration but never falsify a bound.  When ℓ exceeds a third of min(n, m) (few
-kept cells of a large grid) the dense n x m kernel is the Newton system instead.  The search over slopes is
-:mod:`.target`'s with the chord upper bound (channel-free).  All quantities in nats.
+kept cells of a large grid) the dense n x m kernel is the Newton system instead.  The
+search over slopes is :mod:`.target`'s with the chord upper bound (channel-free).
+
+Cost at 64 x 64 (Gaussian, D = 0.3): ℓ ≈ 1,000, a Newton step ≈ 0.2 s (the ℓ x ℓ x m
+Woodbury products), ~30 steps per slope; the kernel products themselves are ~0.1 ms.
+Memory: the per-axis factors, the ℓ x m factor B (~30 MB) and ℓ x ℓ matrices; no n x m
+array unless the dense fallback above is taken.  All quantities in nats.
 """
 
 from __future__ import annotations
@@ -181,7 +186,7 @@ class KroneckerBasis:
         C = _pair_gram(W, self.U[0], self.U[1], self.keep)
         if self.K.rows is not None:  # fewer kept rows than pairs may make C singular
             C[np.diag_indices_from(C)] += 1e-13 * float(np.abs(np.diag(C)).max())
-        return low_rank_solver(C, self.B_dense, ru, diag)
+        return low_rank_solver(C, self.B_dense, ru, diag, syrk=True)
 
 
 def _check_grid(
