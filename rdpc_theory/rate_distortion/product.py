@@ -47,7 +47,7 @@ from scipy.sparse.linalg import LinearOperator
 from ..threads import solver_threads
 from .interior_point import interior_point_solve, low_rank_solver
 from .kernel import FloatArray, gibbs_value
-from .slope import SlopeSolution, blahut_bounds
+from .slope import SlopeSolution, blahut_bounds, blahut_steps
 from .target import TargetSolution, solve_target
 
 __all__ = ["ProductKernel", "KroneckerBasis", "product_slope_solve", "product_rate_distortion"]
@@ -286,13 +286,7 @@ def product_slope_solve(
     m = K.shape[1]
     r = np.full(m, 1.0 / m) if r0 is None else np.maximum(r0, 0.0) + 1e-12 / m
     r /= r.sum()
-    upper, lower, c = blahut_bounds(p, K, base, r)
-    it = 0
-    while it < ba_steps and upper - lower > tol:
-        it += 1
-        r = r * c
-        r /= r.sum()
-        upper, lower, c = blahut_bounds(p, K, base, r)
+    r, upper, lower, _, it = blahut_steps(p, K, base, r, ba_steps, tol)
     if upper - lower > tol and m > 1:
         basis = KroneckerBasis(K)
         if basis.rank <= min(K.shape) // 3:
