@@ -9,8 +9,12 @@ For a slope β >= 0 a slope solver returns a channel :math:`Q_\beta` minimizing
 
 and any channel with :math:`E_Q c \le b` gives an upper bound; the best one here mixes
 the two slope channels whose costs bracket b, :math:`\lambda Q_{\beta_1} + (1 -
-\lambda) Q_{\beta_2}` with cost exactly b (obj convex, e.g. I(X;X̂) for fixed p).  The
-search finds the root of :math:`g(t) = E_{Q_{e^t}} c - b` (decreasing in t = log β)
+\lambda) Q_{\beta_2}` with cost exactly b (obj convex, e.g. I(X;X̂) for fixed p).  Its
+objective is bounded first by the chord :math:`\lambda\,\mathrm{obj}(Q_{\beta_1}) + (1 -
+\lambda)\,\mathrm{obj}(Q_{\beta_2})` (convexity; :math:`\mathrm{obj}(Q_\beta)` = the slope
+value − β E c, no n x m work), and evaluated on the mixture itself only when the chord
+misses the target (slope solvers without channels, :mod:`.product`, use the chord
+alone).  The search finds the root of :math:`g(t) = E_{Q_{e^t}} c - b` (decreasing in t = log β)
 with SciPy's TOMS 748 after a geometric bracket search, and stops as soon as upper −
 lower <= `tol`: the certificate, not a step count, ends the search.  Each slope solve
 is warm-started from the solution at the nearest slope already solved.
