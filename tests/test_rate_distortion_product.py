@@ -70,3 +70,8 @@ def test_product_rd_rejects_bad_input() -> None:
         product_rate_distortion(p, costs * 2, 0.3)
     with pytest.raises(ValueError, match="`p`"):
         product_rate_distortion(p[:-1], costs, 0.3)
+    with pytest.raises(ValueError, match="`D`"):
+        product_rate_distortion(p, costs, 0.0)  # D_min = 0: an infinite slope
+    keep = np.arange(1, 16)  # reproductions without cell 0: D_min > 0, and below it R = inf
+    below = product_rate_distortion(p, costs, 1e-3, cols=keep)
+    assert below.upper == below.lower == math.inf

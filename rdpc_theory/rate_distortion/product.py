@@ -324,13 +324,19 @@ def product_rate_distortion(
     :func:`product_slope_solve` at each slope; upper bound by the chord of the two slope
     channels bracketing D (module :mod:`.target`), so ``channel`` of the result is empty.
     ``tol`` is the target gap in nats (default 1e-6 bits).  ``beta0`` / ``warm``: the slope
-    and slope solution of a nearby point (curve warm start).
+    and slope solution of a nearby point (curve warm start).  D below the smallest
+    achievable distortion is infeasible: ``upper = lower = inf``.
     """
     D = float(D)
     if not (math.isfinite(D) and D >= 0):
         raise ValueError(f"`D` must be finite and >= 0; got {D!r}.")
     _check_grid(p, axis_costs, rows, cols)
     b_min = _min_cost(p, axis_costs, rows, cols)
+    if abs(D - b_min) <= 1e-12 * max(abs(b_min), 1e-300):
+        raise ValueError(
+            f"`D` must differ from the smallest achievable distortion {b_min:g} (its slope is "
+            f"infinite, which this solver does not take); got {D:g}."
+        )
 
     def slope(beta: float, near: SlopeSolution | None) -> SlopeSolution:
         start = None if near is None else near.reference
