@@ -29,6 +29,16 @@ Sections (``--only`` picks some):
     R(D, P) at D = 0.3 (TV P = 0.02; KL P = 0.005 nats) to a certified gap of 1e-6 bits at
     the solver level (generalized Sinkhorn slopes, at most 20,000 steps each); TV only up
     to n = 512, because its slopes need ~10^5 Sinkhorn steps already at n = 256.
+``grid2d``
+    R(D) of 2-D sources on product grids with squared error (a separable distortion) by
+    :func:`rdpc_theory.rate_distortion.product.product_rate_distortion`, which never forms
+    an n x n matrix: a correlated Gaussian (unit variances, correlation 0.6;
+    ``gaussian_grid_2d``) on 32 x 32 and 64 x 64 grids, and the banana of
+    ``rdpc_neural.banana_rd`` on a 64 x 64 window (cells below 1e-7 dropped; the benchmark,
+    not rdpc_theory, imports it).  Certified gap 1e-6 bits.  ``op_pair_s`` is one pair
+    ``K @ r``, ``K.T @ y`` of the Kronecker operator, ``dense_pair_s`` the same pair with
+    an n x n matrix (both timed in the same run); ``kernel_mb`` the operator's memory
+    (factors) and ``newton_mb`` the ℓ x m factor of the Newton system (ℓ = ``rank``).
 ``threads``
     n = 256 and 4,096 R(D) solves with a busy process started by the benchmark on the
     machine, in a child process without thread environment variables: the size rule
@@ -38,7 +48,7 @@ Sections (``--only`` picks some):
 Usage::
 
     python benchmarks/discrete_large.py [--out benchmarks/results/discrete_large.json]
-        [--only sizes plain curve perception threads] [--markdown]
+        [--only sizes plain curve perception grid2d threads] [--markdown]
 """
 
 from __future__ import annotations
@@ -107,6 +117,7 @@ class Counter:
             tol=TOL_BITS * LN2 / 8.0,
             method=self.method,
             basis=None if warm is None else warm.basis,
+            overwrite=True,
         )
         self.slopes += 1
         self.iterations += sol.n_iter
@@ -348,6 +359,89 @@ def bench_perception(sizes: list[int]) -> dict[str, Any]:
     return dict(rows=rows, load_before=before, load_after=load())
 
 
+def grid2d_sources(sides: list[int]) -> list[tuple[str, Any, list[Any], Any, list[float]]]:
+    """(name, p, axis_costs, kept flat indices or None, D values) of the grid2d section."""
+    import numpy as np
+
+    from rdpc_theory.discrete.discretize import gaussian_grid_2d, product_grid_of
+
+    out: list[tuple[str, Any, list[Any], Any, list[float]]] = []
+    for side in sides:
+        p, costs, _ = gaussian_grid_2d([[1.0, 0.6], [0.6, 1.0]], side)
+        out.append((f"gaussian rho=0.6 {side}x{side}", p, costs, None, [0.3, 0.6]))
+    from rdpc_neural.banana_rd import WINDOW, discretize_banana
+
+    src = discretize_banana((WINDOW[1] - WINDOW[0]) / 64)
+    axes, flat = product_grid_of(src.points)
+    order = np.argsort(flat)
+    costs = [(a[:, None] - a[None, :]) ** 2 for a in axes]
+    name = f"banana, 64x64 window ({axes[0].size}x{axes[1].size} used), {flat.size} kept cells"
+    out.append((name, src.probabilities[order], costs, flat[order], [1.0, 3.0]))
+    return out
+
+
+def bench_grid2d(sides: list[int]) -> dict[str, Any]:
+    import numpy as np
+    from tqdm import tqdm
+
+    from rdpc_theory.rate_distortion.product import (
+        KroneckerBasis,
+        ProductKernel,
+        product_rate_distortion,
+    )
+
+    rows = []
+    before = load()
+    for name, p, costs, kept, Ds in tqdm(grid2d_sources(sides), desc="grid2d", leave=False):
+        n = p.size
+        K = ProductKernel([np.exp(-c) for c in costs], kept, kept)
+        rng = np.random.default_rng(0)
+        r, y = rng.random(K.shape[1]), rng.random(n)
+        times = []
+        for _ in range(50):
+            t0 = time.process_time()
+            K @ r
+            K.T @ y
+            times.append(time.process_time() - t0)
+        op_pair = float(np.median(times))
+        dense_pair = matvec_floor(n, repeat=5)
+        for D in Ds:
+            tracemalloc.start()
+            t0 = time.process_time()
+            sol = product_rate_distortion(p, costs, D, rows=kept, cols=kept)
+            cpu = time.process_time() - t0
+            peak = tracemalloc.get_traced_memory()[1] / 1e6
+            tracemalloc.stop()
+            assert sol.slope_solution is not None
+            basis = KroneckerBasis(
+                ProductKernel([np.exp(-sol.beta * c) for c in costs], kept, kept)
+            )
+            rows.append(
+                dict(
+                    source=name,
+                    n=n,
+                    D=D,
+                    cpu_s=cpu,
+                    slopes=sol.n_slopes,
+                    iterations=sol.n_iter,
+                    rate_bits=sol.upper / LN2,
+                    gap_bits=sol.gap / LN2,
+                    converged=sol.converged,
+                    message=sol.message,
+                    op_pair_s=op_pair,
+                    dense_pair_s=dense_pair,
+                    op_floor_ratio=cpu / (op_pair * sol.n_iter),
+                    dense_floor_ratio=cpu / (dense_pair * sol.n_iter),
+                    rank=basis.rank,
+                    peak_mb=peak,
+                    kernel_mb=sum(c.nbytes for c in costs) / 1e6,
+                    newton_mb=basis.B_dense.nbytes / 1e6,
+                    dense_matrix_mb=n * n * 8 / 1e6,
+                )
+            )
+    return dict(rows=rows, load_before=before, load_after=load())
+
+
 BUSY = "import time\nwhile True:\n    sum(i * i for i in range(10000))\n"
 
 
@@ -477,6 +571,17 @@ def markdown(result: dict[str, Any]) -> str:
                 f"| {r['n']} | {r['kind']} | {r['P']} | {r['cpu_s']:.3g} | {r['slopes']} "
                 f"| {r['iterations']} | {r['gap_bits']:.1e} |"
             )
+    if "grid2d" in result:
+        out += [
+            "",
+            "| source | n | D | CPU s | slopes | steps | rank | gap bits | peak MB |",
+            "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+        ]
+        for r in result["grid2d"]["rows"]:
+            out.append(
+                f"| {r['source']} | {r['n']} | {r['D']} | {r['cpu_s']:.3g} | {r['slopes']} "
+                f"| {r['iterations']} | {r['rank']} | {r['gap_bits']:.1e} | {r['peak_mb']:.0f} |"
+            )
     if "threads" in result:
         t = result["threads"]
         out += ["", "| n | setting | wall s |", "|---|---|---|"]
@@ -497,14 +602,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--only",
         nargs="+",
-        choices=("sizes", "plain", "curve", "perception", "threads"),
-        default=["sizes", "plain", "curve", "perception", "threads"],
+        choices=("sizes", "plain", "curve", "perception", "grid2d", "threads"),
+        default=["sizes", "plain", "curve", "perception", "grid2d", "threads"],
     )
     parser.add_argument("--sizes", type=int, nargs="+", default=[256, 512, 1024, 2048, 4096])
     parser.add_argument("--curve-n", type=int, default=4096)
     parser.add_argument("--curve-points", type=int, default=50)
     parser.add_argument("--perception-sizes", type=int, nargs="+", default=[64, 256, 1024, 4096])
     parser.add_argument("--ba-seconds", type=float, default=20.0)
+    parser.add_argument("--grid-sides", type=int, nargs="+", default=[32, 64])
     parser.add_argument("--thread-sizes", type=int, nargs="+", default=[256, 4096])
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--threads-child", type=int, nargs="*", help=argparse.SUPPRESS)
@@ -536,7 +642,7 @@ def main(argv: list[str] | None = None) -> int:
                 # Older files recorded one command for the whole file.
                 k: {"command": old.get("command"), **v}
                 for k, v in old.items()
-                if k in ("sizes", "plain", "curve", "perception", "threads")
+                if k in ("sizes", "plain", "curve", "perception", "grid2d", "threads")
             },
             **result,
         }
@@ -566,6 +672,9 @@ def main(argv: list[str] | None = None) -> int:
             **bench_perception(args.perception_sizes),
             "command": result["command"],
         }
+        write_json(args.out, result)
+    if "grid2d" in args.only:
+        result["grid2d"] = {**bench_grid2d(args.grid_sides), "command": result["command"]}
         write_json(args.out, result)
     print(markdown(result))
     return 0

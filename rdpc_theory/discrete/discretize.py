@@ -15,7 +15,7 @@ from scipy.stats import norm
 
 from .._validation import check_scalar
 
-__all__ = ["gaussian_grid"]
+__all__ = ["gaussian_grid", "gaussian_grid_2d", "product_grid_of"]
 
 FloatArray = NDArray[np.float64]
 
@@ -60,3 +60,55 @@ def gaussian_grid(
     W = np.diff(cdf, axis=1)
     W = W / W.sum(axis=1, keepdims=True)
     return mass / mass.sum(), W, (x[:, None] - x[None, :]) ** 2
+
+
+def gaussian_grid_2d(
+    cov: NDArray[np.float64] | list[list[float]], n_side: int
+) -> tuple[FloatArray, list[FloatArray], list[FloatArray]]:
+    r"""A centred 2-D Gaussian on an `n_side` x `n_side` grid with squared error:
+    ``(p, axis_costs, axes)``.
+
+    Each axis i is cut into `n_side` cells of equal width on :math:`\pm(\sqrt{2\ln
+    n_{side}} + 1)\sigma_i`; a letter is a cell centre with probability proportional to the
+    density there (midpoint rule; cells in C order, the second axis fastest).  The
+    distortion :math:`\lVert x - \hat x\rVert^2` is separable, ``axis_costs[i]`` being the
+    squared differences of ``axes[i]``: the input of
+    :func:`rdpc_theory.rate_distortion.product.product_rate_distortion` (reproductions on the
+    same grid).  Units: those of the coordinates (distortion: their square).
+    """
+    C = np.asarray(cov, dtype=np.float64)
+    if C.shape != (2, 2) or not np.all(np.isfinite(C)) or C[0, 1] != C[1, 0]:
+        raise ValueError(f"`cov` must be a finite symmetric 2 x 2 matrix; got {C.tolist()!r}.")
+    if C[0, 0] <= 0 or np.linalg.det(C) <= 0:
+        raise ValueError(f"`cov` must be positive definite; got {C.tolist()!r}.")
+    n = int(check_scalar("n_side", n_side, 2.0))
+    half = math.sqrt(2.0 * math.log(n)) + 1.0
+    axes = [np.linspace(-1.0, 1.0, n) * half * (1.0 - 1.0 / n) * math.sqrt(C[i, i]) for i in (0, 1)]
+    X = np.stack(np.meshgrid(*axes, indexing="ij"), axis=-1).reshape(-1, 2)
+    log_density = -0.5 * np.einsum("ni,ij,nj->n", X, np.linalg.inv(C), X)
+    p = np.exp(log_density - log_density.max())
+    costs = [(a[:, None] - a[None, :]) ** 2 for a in axes]
+    return p / p.sum(), costs, axes
+
+
+def product_grid_of(
+    points: NDArray[np.float64], decimals: int = 9
+) -> tuple[list[FloatArray], NDArray[np.intp]]:
+    """Axes of the product grid that holds `points` (n, k), and each point's flat index.
+
+    For sources whose letters are the kept cells of a grid (cells of negligible mass
+    dropped): the axes are the distinct coordinates (after rounding to `decimals`), the
+    indices in C order.  Raises when the points repeat.
+    """
+    pts = np.asarray(points, dtype=np.float64)
+    if pts.ndim != 2 or pts.shape[0] == 0 or not np.all(np.isfinite(pts)):
+        raise ValueError(f"`points` must be a finite (n, k) array; got shape {pts.shape}.")
+    axes, codes = [], []
+    for column in np.round(pts, decimals).T:
+        values, inverse = np.unique(column, return_inverse=True)
+        axes.append(values)
+        codes.append(inverse)
+    flat = np.ravel_multi_index(tuple(codes), tuple(a.size for a in axes))
+    if np.unique(flat).size != flat.size:
+        raise ValueError("`points` must be distinct grid cells; got a repeated point.")
+    return axes, flat

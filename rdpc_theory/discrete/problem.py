@@ -213,6 +213,7 @@ class Problem:
             None if warm is None else warm.reference,
             tol=(self.tol if tol is None else tol) / 8.0,
             basis=None if warm is None else warm.basis,
+            overwrite=True,  # `cost` is ours: build the kernel and channel in its memory
         )
 
     def _sinkhorn(self, beta: float, warm: ba.SlopeSolution | None, P: float) -> ba.SlopeSolution:

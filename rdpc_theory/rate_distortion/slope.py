@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -36,7 +37,7 @@ from ..threads import solver_threads
 from .interior_point import LOW_RANK_MIN_COLUMNS, interior_point_solve, range_basis
 from .kernel import FloatArray, gibbs_channel, gibbs_kernel, gibbs_value
 
-__all__ = ["SlopeSolution", "slope_solve", "blahut_bounds", "SLOPE_METHODS"]
+__all__ = ["SlopeSolution", "slope_solve", "blahut_bounds", "blahut_steps", "SLOPE_METHODS"]
 
 SLOPE_METHODS = ("ipm", "ba")
 _TINY = 1e-300
@@ -65,6 +66,9 @@ class SlopeSolution:
     basis : ndarray (n, ℓ) or None
         Range basis of the kernel used by a low-rank interior-point solve (reused, after
         a check, by the next solve at a nearby slope).
+    cost : float or None
+        :math:`E_Q c` of the channel, for solvers that return no channel (``channel`` empty;
+        :mod:`.product`); None otherwise.
     """
 
     channel: FloatArray
@@ -75,6 +79,7 @@ class SlopeSolution:
     n_iter: int
     feasible: bool
     basis: FloatArray | None = None
+    cost: float | None = None
 
     @property
     def gap(self) -> float:
@@ -83,7 +88,7 @@ class SlopeSolution:
 
 
 def blahut_bounds(
-    p: FloatArray, K: FloatArray, base: float, r: FloatArray
+    p: FloatArray, K: Any, base: float, r: FloatArray
 ) -> tuple[float, float, FloatArray]:
     """(upper, lower, c) of the module docstring at weights r, for the row-stabilized K
     whose row minima sum (weighted by p) to `base`."""
@@ -91,6 +96,22 @@ def blahut_bounds(
     c = K.T @ (p / Z)
     upper = base - float(p @ np.log(Z))
     return upper, upper - math.log(max(float(c.max()), _TINY)), c
+
+
+def blahut_steps(
+    p: FloatArray, K: Any, base: float, r: FloatArray, steps: int, tol: float
+) -> tuple[FloatArray, float, float, FloatArray, int]:
+    r"""At most `steps` Blahut–Arimoto steps :math:`r \leftarrow r \odot c` from r (K a
+    matrix or an operator with ``K @ v``, ``K.T @ y``), stopping at gap <= `tol`:
+    ``(r, upper, lower, c, steps taken)``."""
+    upper, lower, c = blahut_bounds(p, K, base, r)
+    it = 0
+    while it < steps and upper - lower > tol:
+        it += 1
+        r = r * c
+        r /= r.sum()
+        upper, lower, c = blahut_bounds(p, K, base, r)
+    return r, upper, lower, c, it
 
 
 def slope_solve(
@@ -104,6 +125,7 @@ def slope_solve(
     ba_steps: int = 5,
     basis: FloatArray | None = None,
     threads: int | None = None,
+    overwrite: bool = False,
 ) -> SlopeSolution:
     r"""Minimize :math:`I(X;\hat X) + E_Q[w]` over all channels, with a certified gap.
 
@@ -126,6 +148,9 @@ def slope_solve(
         Range basis from a nearby kernel (:attr:`SlopeSolution.basis`), extended as needed.
     threads : int, optional
         BLAS threads (:mod:`rdpc_theory.threads`; default by problem size).
+    overwrite : bool
+        Build the kernel and then the returned channel in w's memory (w is destroyed):
+        no n x m allocation per slope, for callers that pass a fresh cost matrix.
 
     Returns
     -------
@@ -135,7 +160,7 @@ def slope_solve(
     if method not in SLOPE_METHODS:
         raise ValueError(f"`method` must be one of {SLOPE_METHODS}; got {method!r}.")
     with solver_threads(w.size, threads):
-        return _slope_solve(p, w, r0, tol, method, max_iter, ba_steps, basis)
+        return _slope_solve(p, w, r0, tol, method, max_iter, ba_steps, basis, overwrite)
 
 
 def _slope_solve(
@@ -147,22 +172,17 @@ def _slope_solve(
     max_iter: int,
     ba_steps: int,
     basis: FloatArray | None,
+    overwrite: bool,
 ) -> SlopeSolution:
     m = w.shape[1]
-    K, w_min = gibbs_kernel(w)
+    K, w_min = gibbs_kernel(w, overwrite=overwrite)
     base = float(p @ w_min)
     usable = K.max(axis=0) > 0
     r = np.full(m, 1.0 / m) if r0 is None else np.maximum(r0, 0.0) + 1e-12 / m
     r = np.where(usable, r, 0.0)
     r /= r.sum()
-    upper, lower, c = blahut_bounds(p, K, base, r)
     steps = max_iter if method == "ba" else ba_steps
-    it = 0
-    while it < steps and upper - lower > tol:
-        it += 1
-        r = r * c
-        r /= r.sum()
-        upper, lower, c = blahut_bounds(p, K, base, r)
+    r, upper, lower, _, it = blahut_steps(p, K, base, r, steps, tol)
     used_basis = None
     if method == "ipm" and upper - lower > tol and m > 1:
         idx = np.flatnonzero(usable)
@@ -175,9 +195,9 @@ def _slope_solve(
         it += res.n_iter
         r_new = np.zeros(m)
         r_new[idx] = res.r
-        up_new, low_new, c_new = blahut_bounds(p, K, base, r_new)
+        up_new, low_new, _ = blahut_bounds(p, K, base, r_new)
         if up_new - low_new < upper - lower:
-            r, upper, lower, c = r_new, up_new, low_new, c_new
+            r, upper, lower = r_new, up_new, low_new
         used_basis = None if lr is None else lr.U
     value = gibbs_value(p, K, base, r)
     Q, _ = gibbs_channel(K, r, overwrite=True)
