@@ -36,6 +36,7 @@ __all__ = [
     "perception_value",
     "project_marginal",
     "project_kl",
+    "tv_repair",
     "support_function",
     "PERCEPTIONS",
 ]
@@ -175,6 +176,27 @@ def project_marginal(s: FloatArray, p: FloatArray, P: float, kind: str) -> Float
         out: FloatArray = r / r.sum()
         return out
     return project_kl(s, p, P)[0]
+
+
+def tv_repair(r: FloatArray, q: FloatArray, P: float) -> tuple[FloatArray, FloatArray]:
+    r"""A post-processing of X̂ that moves an output law r into the TV ball B(q, P).
+
+    Returns ``(keep, dest)``: a letter y keeps the fraction ``keep[y]`` of its mass and
+    sends the rest to the letters drawn from ``dest``; the image of r is the point
+    :math:`t = r + \theta (q - r)` with :math:`\theta = \max(0, 1 - P/\mathrm{TV}(r, q))`
+    (on the segment to the centre, so inside the ball), and the mass moved,
+    :math:`\sum_y (r - t)^+ = \theta\,\mathrm{TV}(r, q)`, is the least any point of the
+    ball needs.  Being a Markov kernel on X̂, it cannot raise I(X; X̂).
+    """
+    tv = perception_value(r, q, "tv")
+    theta = max(0.0, 1.0 - P / tv) if tv > 0 else 0.0
+    target = r + theta * (q - r)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        keep = np.where(r > 0, np.minimum(1.0, target / r), 1.0)
+    deficit = np.maximum(target - r * keep, 0.0)
+    total = float(deficit.sum())
+    dest = deficit / total if total > 0 else np.full_like(r, 1.0 / r.size)
+    return keep, dest
 
 
 def project_kl(

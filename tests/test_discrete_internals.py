@@ -10,15 +10,17 @@ import pytest
 from scipy.optimize import linprog
 from scipy.special import rel_entr
 
-from rdpc_theory import BinarySource
+from rdpc_theory import BinarySource, DiscreteSource
 from rdpc_theory._channel import (
     conditional_entropy,
     mutual_information,
     project_kl,
     project_marginal,
     support_function,
+    tv_repair,
 )
 from rdpc_theory.convex import ConvexProgram
+from rdpc_theory.discrete.problem import Problem
 from rdpc_theory.discrete.validation import check_distribution, optional_bound
 
 
@@ -90,3 +92,41 @@ def test_validation_helpers():
         optional_bound("C", -math.inf)
     with pytest.raises(ValueError, match="`p_x` must sum to 1"):
         check_distribution("p_x", [0.5, 0.6])
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_tv_min_distortion_lp_and_its_cheap_bounds(seed):
+    # The sparse HiGHS LP of D_min(P) against a cvxpy LP written here from the definition;
+    # D_min(inf) and the post-processed nearest-letter channel must bracket it.
+    rng = np.random.default_rng(seed)
+    n = 7
+    p, d = rng.dirichlet(np.ones(n)), rng.random((n, n))
+    src = DiscreteSource(p, rng.dirichlet(np.ones(2), size=n), d)
+    prob = Problem(src, "tv", 1e-9, "ba")
+    for P in (0.0, 0.05, 0.3):
+        Q = cp.Variable((n, n), nonneg=True)
+        lp = cp.Problem(
+            cp.Minimize(cp.sum(cp.multiply(p[:, None] * d, Q))),
+            [cp.sum(Q, axis=1) == 1, 0.5 * cp.norm1(p @ Q - p) <= P],
+        )
+        lp.solve(solver=cp.CLARABEL)
+        exact = prob.min_distortion(P)
+        assert exact == pytest.approx(lp.value, abs=1e-7)
+        assert prob.min_distortion(None) <= exact + 1e-12
+        assert exact <= prob.feasible_distortion(P) + 1e-12
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_tv_repair_lands_in_the_ball_moving_the_least_mass(seed):
+    rng = np.random.default_rng(seed)
+    r, q = rng.dirichlet(np.ones(9) * 0.3), rng.dirichlet(np.ones(9))
+    r[0] = 0.0
+    r /= r.sum()
+    tv = 0.5 * np.abs(r - q).sum()
+    for P in (0.0, 0.5 * tv, 2.0 * tv):
+        keep, dest = tv_repair(r, q, P)
+        T = np.diag(keep) + np.outer(1.0 - keep, dest)  # the kernel as a matrix
+        assert np.allclose(T.sum(axis=1), 1.0) and (T >= 0).all()
+        image = r @ T
+        assert 0.5 * np.abs(image - q).sum() <= P + 1e-12
+        assert float(r @ (1.0 - keep)) == pytest.approx(max(0.0, tv - P), abs=1e-12)

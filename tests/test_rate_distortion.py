@@ -15,6 +15,7 @@ import time
 import cvxpy as cp
 import numpy as np
 import pytest
+from scipy.special import entr
 from threadpoolctl import threadpool_info
 
 from rdpc_theory import BinarySource, DiscreteSource
@@ -29,7 +30,9 @@ from rdpc_theory.rate_distortion import (
     range_basis,
     slope_solve,
     solve_target,
+    tv_barrier,
 )
+from rdpc_theory.rate_distortion.kernel import slope_objective
 from rdpc_theory.threads import ENV_VAR, PARALLEL_MIN_ENTRIES, solver_thread_count, solver_threads
 
 LN2 = math.log(2.0)
@@ -236,17 +239,76 @@ def test_accelerated_beats_plain_ba_on_a_grid():
 # -- perception ----------------------------------------------------------------------------
 
 
+@pytest.mark.parametrize("method", ["barrier", "sinkhorn"])
 @pytest.mark.parametrize(("D", "P"), [(0.1, 0.02), (0.05, 0.01)])
-def test_binary_rdp_tv_matches_closed_form(D, P):
+def test_binary_rdp_tv_matches_closed_form(D, P, method):
     p, d = hamming(0.3)
 
     def slope(beta, warm):
         start = None if warm is None else (warm.reference, warm.scaling)
-        return perception_slope_solve(p, combined_cost(d, beta), p, P, "tv", start, tol=1e-11)
+        w = combined_cost(d, beta)
+        return perception_slope_solve(p, w, p, P, "tv", start, tol=1e-11, method=method)
 
     sol = solve_target(p, d, D, slope, lambda Q: mutual_information(p, Q), b_min=0.0, tol=1e-9)
     exact = float(BinarySource(0.3, 0.1).rdp(D, P, base=math.e))
     assert sol.lower - 1e-9 <= exact <= sol.upper + 1e-9
+
+
+def random_tv_instance(seed: int):
+    rng = np.random.default_rng(seed)
+    n, m = (int(k) for k in rng.integers(3, 30, size=2))
+    return rng.dirichlet(np.ones(n)), 3.0 * rng.random((n, m)), rng.dirichlet(np.ones(m))
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_tv_barrier_and_generalized_sinkhorn_certify_the_same_value(seed):
+    # Two algorithms (barrier on the dual, generalized Sinkhorn on the primal), each with its
+    # own certificate: each lower bound must sit below the other's feasible value.  Values of
+    # channels feasible only to FEASIBILITY_TOL = 1e-9 in TV may undercut by ~1e-9 * slope.
+    p, d, q = random_tv_instance(seed)
+    for beta, P in [(0.3, 0.05), (2.0, 0.002), (8.0, 0.3)]:
+        w = combined_cost(d, beta)
+        a = perception_slope_solve(p, w, q, P, "tv", tol=1e-9, method="barrier")
+        b = perception_slope_solve(p, w, q, P, "tv", tol=1e-9, method="sinkhorn", max_iter=10**5)
+        assert a.feasible and a.gap <= 1e-9 and b.feasible
+        assert a.lower <= b.value + 1e-8 and b.lower <= a.value + 1e-8
+        assert 0.5 * np.abs(p @ a.channel - q).sum() <= P + 1e-9
+        assert a.value == pytest.approx(slope_objective(p, a.channel, w), abs=1e-9)
+
+
+def test_tv_barrier_low_rank_newton_on_a_grid():
+    src = gaussian(256)  # 256 columns: the Newton systems go through the range basis
+    w = combined_cost(src.distortion, 1.0 / 0.6)
+    a = perception_slope_solve(src.p_x, w, src.p_x, 0.02, "tv", tol=1e-8, method="barrier")
+    b = perception_slope_solve(src.p_x, w, src.p_x, 0.02, "tv", tol=1e-8, method="sinkhorn")
+    assert a.basis is not None and a.gap <= 1e-8 and b.gap <= 1e-8
+    assert a.lower <= b.value + 1e-9 and b.lower <= a.value + 1e-9
+    assert a.n_iter < b.n_iter / 10  # Newton steps against Sinkhorn steps
+
+
+def test_tv_barrier_repair_keeps_the_bound():
+    # Perturb a barrier point so that the channel read off it leaves the ball: the
+    # post-processed channel must be inside it, and the reported value must bound its
+    # objective computed directly from the matrix.
+    p, d, q = random_tv_instance(7)
+    P = 0.01
+    w = combined_cost(d, 2.0)
+    K, w_min = gibbs_kernel(w)
+    base = float(p @ w_min) + float(entr(p).sum())
+    barrier = tv_barrier._Barrier(p, K, w, base, q, P, None)
+    g, s, lo = barrier.start(None)
+    _, c, v = barrier.dual(g)
+    rng = np.random.default_rng(0)
+    for _ in range(20):
+        s_bad = s + rng.random(s.size)  # any point: rho read off it is far from the ball
+        lower, value, channel = barrier.certify(g, s_bad, c, v, 1e-3)
+        if channel.keep is not None:
+            break
+    assert channel.keep is not None
+    Q = channel.matrix(K)
+    assert np.allclose(Q.sum(axis=1), 1.0)
+    assert 0.5 * np.abs(p @ Q - q).sum() <= P + 1e-12
+    assert value >= slope_objective(p, Q, w) - 1e-12
 
 
 # -- classification ------------------------------------------------------------------------
