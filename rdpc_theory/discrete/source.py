@@ -467,9 +467,16 @@ class DiscreteSource:
             dist = expected_cost(self.p_x, Q, self.distortion)
             perc = self._perception_of(Q, perception, ln_b)
             h = conditional_entropy(self.p_x, Q, self.p_s_given_x) / ln_b
+            # The solvers may bound the channel's rate from above (the convexity chord of
+            # two slopes' channels, rate_distortion.target); `rate` is the channel's own.
+            own_rate = mutual_information(self.p_x, Q)
         else:
-            dist = perc = h = math.nan
-        upper = float(out.upper) / ln_b
+            dist = perc = h = own_rate = math.nan
+        upper = (
+            float(min(out.upper, own_rate)) / ln_b
+            if math.isfinite(own_rate)
+            else (float(out.upper) / ln_b)
+        )
         lower = out.lower / ln_b
         return RDPCResult(
             rate=upper,
