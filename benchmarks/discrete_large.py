@@ -26,9 +26,12 @@ Sections (``--only`` picks some):
     basis; the search starts at the Newton prediction of the new slope from the previous
     slope and elasticity), at the solver level.
 ``perception``
-    R(D, P) at D = 0.3 (TV P = 0.02; KL P = 0.005 nats) to a certified gap of 1e-6 bits at
-    the solver level (generalized Sinkhorn slopes, at most 20,000 steps each); TV only up
-    to n = 512, because its slopes need ~10^5 Sinkhorn steps already at n = 256.
+    R(D, P) at D = 0.3 (TV P = 0.02 and 0.005; KL P = 0.005 nats) and D = 0.05 (TV P =
+    0.02) to a certified gap of 1e-6 bits, end to end (``DiscreteSource.solve``: the R(D)
+    point, then the slopes of the perception problem; TV by the barrier method of
+    rdpc_theory.rate_distortion.tv_barrier, KL by generalized Sinkhorn), with the
+    matrix–vector floor of ``sizes``; and one TV slope problem (β = 1/0.6) by the barrier
+    method and by generalized Sinkhorn, same run, up to n = 1,024.
 ``grid2d``
     R(D) of 2-D sources on product grids with squared error (a separable distortion) by
     :func:`rdpc_theory.rate_distortion.product.product_rate_distortion`, which never forms
@@ -300,63 +303,58 @@ def bench_curve(n: int, n_points: int) -> dict[str, Any]:
     )
 
 
-def bench_perception(sizes: list[int]) -> dict[str, Any]:
+def bench_perception(sizes: list[int], compare_sizes: list[int]) -> dict[str, Any]:
+    """R(D, P) end to end, and one TV slope problem by barrier and by generalized Sinkhorn."""
     from tqdm import tqdm
 
-    from rdpc_theory._channel import mutual_information
-    from rdpc_theory.rate_distortion import combined_cost, perception_slope_solve, solve_target
+    from rdpc_theory.rate_distortion import combined_cost, perception_slope_solve
 
     rows = []
     before = load()
     for n in tqdm(sizes, desc="R(D, P)", leave=False):
         src = source(n)
-        p, d = src.p_x, src.distortion
-        for kind, P in (("tv", 0.02), ("kl", 0.005)):
-            if kind == "tv" and n > 512:
-                continue  # ~10^5 Sinkhorn steps per point already at n = 256
-            stats = dict(slopes=0, iterations=0)
-
-            def slope(
-                beta: float,
-                warm: Any,
-                kind: str = kind,
-                P: float = P,
-                p: Any = p,
-                d: Any = d,
-                stats: dict[str, int] = stats,
-            ) -> Any:
-                start = None if warm is None else (warm.reference, warm.scaling)
-                sol = perception_slope_solve(
-                    p, combined_cost(d, beta), p, P, kind, start, tol=TOL_BITS * LN2 / 8
-                )
-                stats["slopes"] += 1
-                stats["iterations"] += sol.n_iter
-                return sol
-
+        floor = matvec_floor(n)
+        for kind, P, D in (("tv", 0.02, 0.3), ("tv", 0.005, 0.3), ("tv", 0.02, 0.05),
+                           ("kl", 0.005, 0.3)):  # fmt: skip
             t0 = time.process_time()
-            sol = solve_target(
-                p,
-                d,
-                0.3,
-                slope,
-                lambda Q, p=p: mutual_information(p, Q),
-                b_min=0.0,
-                tol=TOL_BITS * LN2,
-            )
+            res = src.solve(D=D, P=P, perception=kind, tol=TOL_BITS)
+            cpu = time.process_time() - t0
             rows.append(
                 dict(
                     n=n,
                     kind=kind,
                     P=P,
-                    D=0.3,
-                    cpu_s=time.process_time() - t0,
-                    **stats,
-                    rate_bits=sol.upper / LN2,
-                    gap_bits=sol.gap / LN2,
-                    converged=sol.converged,
+                    D=D,
+                    cpu_s=cpu,
+                    iterations=int(res.n_iter),
+                    matvec_pair_s=floor,
+                    floor_ratio=cpu / (floor * max(int(res.n_iter), 1)),
+                    rate_bits=float(res.upper),
+                    gap_bits=float(res.gap),
+                    converged=bool(res.converged),
                 )
             )
-    return dict(rows=rows, load_before=before, load_after=load())
+    compare = []
+    for n in tqdm(compare_sizes, desc="TV slope: barrier vs Sinkhorn", leave=False):
+        src = source(n)
+        w = combined_cost(src.distortion, 1.0 / 0.6)
+        for method in ("barrier", "sinkhorn"):
+            t0 = time.process_time()
+            sol = perception_slope_solve(
+                src.p_x, w, src.p_x, 0.02, "tv", tol=TOL_BITS * LN2 / 8.0, method=method,
+                max_iter=200_000,
+            )  # fmt: skip
+            compare.append(
+                dict(
+                    n=n,
+                    method=method,
+                    cpu_s=time.process_time() - t0,
+                    steps=int(sol.n_iter),
+                    gap_bits=sol.gap / LN2,
+                    feasible=bool(sol.feasible),
+                )
+            )
+    return dict(rows=rows, slope_compare=compare, load_before=before, load_after=load())
 
 
 def grid2d_sources(sides: list[int]) -> list[tuple[str, Any, list[Any], Any, list[float]]]:
@@ -563,13 +561,19 @@ def markdown(result: dict[str, Any]) -> str:
     if "perception" in result:
         out += [
             "",
-            "| n | kind | P | CPU s | slopes | Sinkhorn steps | gap bits |",
-            "|---|---|---|---|---|---|---|",
+            "| n | kind | P | CPU s | steps | CPU / (pair x steps) | gap bits | converged |",
+            "|---|---|---|---|---|---|---|---|",
         ]
         for r in result["perception"]["rows"]:
             out.append(
-                f"| {r['n']} | {r['kind']} | {r['P']} | {r['cpu_s']:.3g} | {r['slopes']} "
-                f"| {r['iterations']} | {r['gap_bits']:.1e} |"
+                f"| {r['n']} | {r['kind']} | {r['P']} | {r['cpu_s']:.3g} | {r['iterations']} "
+                f"| {r['floor_ratio']:.2g} | {r['gap_bits']:.1e} | {r['converged']} |"
+            )
+        out += ["", "| n | TV slope method | CPU s | steps | gap bits |", "|---|---|---|---|---|"]
+        for r in result["perception"]["slope_compare"]:
+            out.append(
+                f"| {r['n']} | {r['method']} | {r['cpu_s']:.3g} | {r['steps']} "
+                f"| {r['gap_bits']:.1e} |"
             )
     if "grid2d" in result:
         out += [
@@ -669,7 +673,9 @@ def main(argv: list[str] | None = None) -> int:
         write_json(args.out, result)
     if "perception" in args.only:
         result["perception"] = {
-            **bench_perception(args.perception_sizes),
+            **bench_perception(
+                args.perception_sizes, [n for n in args.perception_sizes if n <= 1024]
+            ),
             "command": result["command"],
         }
         write_json(args.out, result)

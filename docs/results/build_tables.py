@@ -244,6 +244,41 @@ def discrete_large_plain() -> Table:
     return [*lines, "", caption]
 
 
+def discrete_large_perception() -> Table:
+    """R(D, P) end to end per n and ball, and the TV slope comparison."""
+    d, caption = _discrete_large("perception")
+    sec = d["perception"]
+    lines = [
+        "| n | D | ball | CPU (s) | steps (BA/Newton/Sinkhorn) | CPU / (pair × steps) "
+        "| gap (bits) | converged |",
+        "|---:|---:|---|---:|---:|---:|---|---|",
+    ]
+    for r in sec["rows"]:
+        ball = f"TV ≤ {r['P']:g}" if r["kind"] == "tv" else f"KL ≤ {r['P']:g} nats"
+        lines.append(
+            f"| {r['n']:,} | {r['D']:g} | {ball} | {_sig2(r['cpu_s'])} "
+            f"| {r['iterations']:,} "
+            f"| {_sig2(r['floor_ratio'])} | {r['gap_bits']:.1e} "
+            f"| {'yes' if r['converged'] else 'no'} |"
+        )
+    lines += [
+        "",
+        "| n | one TV slope problem: barrier (CPU, Newton steps, gap bits) "
+        "| generalized Sinkhorn (CPU, steps, gap bits) |",
+        "|---:|---|---|",
+    ]
+    by_n: dict[int, dict[str, dict[str, Any]]] = {}
+    for r in sec["slope_compare"]:
+        by_n.setdefault(r["n"], {})[r["method"]] = r
+
+    def cell(r: dict[str, Any]) -> str:
+        return f"{_sig2(r['cpu_s'])} s, {r['steps']:,}, {r['gap_bits']:.1e}"
+
+    for n, rr in sorted(by_n.items()):
+        lines.append(f"| {n:,} | {cell(rr['barrier'])} | {cell(rr['sinkhorn'])} |")
+    return [*lines, "", caption]
+
+
 def train_speed_compare() -> Table:
     rel = "benchmarks/results/train_speed_compare.json"
     d = _load(rel)
@@ -586,6 +621,7 @@ TABLES: dict[str, Callable[[], Table]] = {
     "discrete_large_sizes": discrete_large_sizes,
     "discrete_large_plain": discrete_large_plain,
     "discrete_large_grid2d": discrete_large_grid2d,
+    "discrete_large_perception": discrete_large_perception,
     "discrete_large_curve": discrete_large_curve,
     "checks": checks,
     "mnist_fig9a": mnist_fig9a,

@@ -29,7 +29,7 @@ bound is the smooth convex program
     \text{s.t.}\quad v_y(g) \le 0,\; v_y(g) \le s_y,\; \theta \le s_y,\; \theta \le 0,
 
 its constraints log-sum-exps of g.  It is solved by a barrier method (log barriers of
-weight μ on the 3m + 1 constraints, μ divided by 50 once Newton's decrement is small;
+weight μ on the 3m + 1 constraints, μ divided by 10 once Newton's decrement is small;
 Boyd & Vandenberghe [1]_ §11.3).  Eliminating s (diagonal) and θ (a border; ``lo`` in
 the code), each Newton system is
 
@@ -80,7 +80,8 @@ from .slope import SlopeSolution
 
 __all__ = ["tv_slope_solve"]
 
-_SHRINK = 0.02  # barrier weight divided by 50 per stage
+_SHRINK = 0.1  # barrier weight divided by 10 per stage...
+_SHRINK_MILD = 0.3  # ...or by 3 after a stage whose primal came out worse (float64's floor)
 _ARMIJO = 1e-4
 # Squared Newton decrement (in units of mu) below which a point counts as centred (the
 # primal ρ read off it is then accurate enough to stay inside the ball), and below which
@@ -170,6 +171,10 @@ class _Barrier:
     ) -> None:  # fmt: skip
         self.p, self.K, self.w, self.base, self.q, self.P = p, K, w, base, q, P
         self.basis = basis
+        # Letters outside the centre's support would make the barrier unbounded in s (no
+        # price on s_y): the barrier program prices them at a negligible q.  Only the
+        # certificate's support function uses q itself, so every bound stays exact.
+        self.q_barrier = np.maximum(q, 1e-12 * float(q.max()))
         self.log_p = np.log(p)
 
     def dual(self, g: FloatArray) -> tuple[FloatArray, FloatArray, FloatArray]:
@@ -184,7 +189,7 @@ class _Barrier:
         if not (np.all(np.isfinite(v)) and a.min() > 0 and b.min() > 0 and d.min() > 0 and lo < 0):
             return -math.inf
         logs = np.log(a).sum() + np.log(b).sum() + np.log(d).sum() + math.log(-lo)
-        return float(self.p @ g - self.q @ s + self.P * lo + mu * logs)
+        return float(self.p @ g - self.q_barrier @ s + self.P * lo + mu * logs)
 
     def lower(self, g: FloatArray, v: FloatArray) -> float:
         """The certified bound of the module docstring at g (any g)."""
@@ -196,12 +201,12 @@ class _Barrier:
         v: FloatArray, mu: float,
     ) -> tuple[FloatArray, FloatArray, float, float, FloatArray]:  # fmt: skip
         """Newton direction (Δg, Δs, Δlo), its decrement and the predicted Δv."""
-        p, q, K = self.p, self.q, self.K
+        p, K = self.p, self.K
         a, b, d, e = -v, s - v, s - lo, -lo
         rho = mu * (1.0 / a + 1.0 / b)
         hb, hd = mu / b**2, mu / d**2
         h = hb + hd
-        g_s = -q + mu * (1.0 / b + 1.0 / d)
+        g_s = -self.q_barrier + mu * (1.0 / b + 1.0 / d)
         g_l = self.P - mu * (float((1.0 / d).sum()) + 1.0 / e)
         # Π = diag(E) K diag(1/c).  The gradient uses the exact K; the products that only
         # shape the Newton direction use the range basis when there is one.
@@ -285,6 +290,21 @@ class _Barrier:
             return lower, math.inf, _Channel(weights, keep, dest)
         return lower, value + extra, _Channel(weights, keep, dest)
 
+    def best_s(self, v: FloatArray, lo: float, mu: float) -> FloatArray:
+        r"""The s maximizing the barrier objective at (g, lo): per letter, the larger root of
+        :math:`q_y A^2 + (q_y\delta - 2\mu) A - \mu\delta = 0` with A = s − v, δ = v − lo.
+
+        Newton steps far from the centre can leave some slack s − v near 0 (ρ = μ/(s − v)
+        huge); Newton then only doubles it per step, for hundreds of steps at small P.
+        Setting s to its exact partial maximizer after every step removes that crawl.
+        """
+        q = self.q_barrier
+        delta = v - lo
+        lin = 2.0 * mu - q * delta
+        A = (lin + np.sqrt(lin * lin + 4.0 * q * mu * delta)) / (2.0 * q)
+        out: FloatArray = v + A
+        return out
+
     def start(self, warm: FloatArray | None) -> tuple[FloatArray, FloatArray, float]:
         """A strictly feasible (g, s, lo)."""
         weights = self.q if warm is None or warm.shape != self.q.shape else warm
@@ -303,6 +323,7 @@ class _Barrier:
         m = self.q.size
         mu = min(0.1, self.P / (10.0 * m)) if self.P > 0 else 1e-3 / m
         best: tuple[float, float, float, _Channel] | None = None
+        shrink = _SHRINK
         it = 0
         E, c, v = self.dual(g)
         while it < max_iter:
@@ -331,17 +352,28 @@ class _Barrier:
                 else:
                     break
                 g, s, lo, E, c, v = gn, sn, lo_new, En, cn, vn
+                s = self.best_s(v, lo, mu)
                 if lam2 <= _CENTRED:
                     break
             lower, value, channel = self.certify(g, s, c, v, mu)
             gap = value - lower
             if best is None or gap < best[0]:
                 best = (gap, lower, value, channel)
-            elif channel.keep is not None:
-                break  # float64's floor: the bound got worse once the primal needed repair
+                centre = (g, s, lo, E, c, v, mu)
+                shrink = _SHRINK
+            elif shrink < _SHRINK_MILD:
+                # Past float64's floor for this jump (the primal read off the barrier got
+                # worse): go back to the best centre and shrink mu more gently.
+                g, s, lo, E, c, v, mu = centre
+                shrink = _SHRINK_MILD
+            else:
+                break
             if gap <= tol or mu < 1e-18:
                 break
-            mu *= _SHRINK
+            # The gap on the central path is about 2 m mu: aim at tol / 2 rather than jump far
+            # below it, towards float64's floor.
+            aim = tol / (4.0 * m)
+            mu = mu * shrink if mu * shrink >= aim or mu <= aim * 1.01 else aim
         assert best is not None  # the loop certifies at least once (max_iter >= 1)
         _, lower, value, channel = best
         Q = channel.matrix(self.K)
