@@ -80,9 +80,11 @@ from .slope import SlopeSolution
 
 __all__ = ["tv_slope_solve"]
 
-_SHRINK = 0.1  # barrier weight divided by 10 per stage...
+_SHRINK = 0.02  # barrier weight divided by 50 per stage...
 _SHRINK_MILD = 0.3  # ...or by 3 after a stage whose primal came out worse (float64's floor)
+_SHRINK_NEAR = 0.1  # ...and at most by 10 within 10x of the aimed mu
 _ARMIJO = 1e-4
+_REFINE = 3  # iterative-refinement rounds of an exact Newton direction
 # Squared Newton decrement (in units of mu) below which a point counts as centred (the
 # primal ρ read off it is then accurate enough to stay inside the ball), and below which
 # full Newton steps are taken (quadratic convergence region).
@@ -198,10 +200,18 @@ class _Barrier:
 
     def newton(
         self, g: FloatArray, s: FloatArray, lo: float, E: FloatArray, c: FloatArray,
-        v: FloatArray, mu: float,
+        v: FloatArray, mu: float, exact: bool = False,
     ) -> tuple[FloatArray, FloatArray, float, float, FloatArray]:  # fmt: skip
-        """Newton direction (Δg, Δs, Δlo), its decrement and the predicted Δv."""
+        """Newton direction (Δg, Δs, Δlo), its decrement and the predicted Δv.
+
+        ``exact=True`` (used when the fast direction is not an ascent direction, which the
+        range basis's rounding can cause near the end of the path): every product with
+        the exact K, and the reduced system solved by iterative refinement against exact
+        products, the range-basis solve serving as the preconditioner.
+        """
         p, K = self.p, self.K
+        k_times = (lambda X: K @ X) if exact else self._k_times
+        kt_times = (lambda y: K.T @ y) if exact else self._kt_times
         a, b, d, e = -v, s - v, s - lo, -lo
         rho = mu * (1.0 / a + 1.0 / b)
         hb, hd = mu / b**2, mu / d**2
@@ -211,7 +221,7 @@ class _Barrier:
         # Π = diag(E) K diag(1/c).  The gradient uses the exact K; the products that only
         # shape the Newton direction use the range basis when there is one.
         Pi_rho = E * (K @ (rho / c))
-        extra = self._k_times(np.column_stack([hb * hd / h / c, hb * g_s / h / c]))
+        extra = k_times(np.column_stack([hb * hd / h / c, hb * g_s / h / c]))
         u, Pi_gs = E * extra[:, 0], E * extra[:, 1]
         g_g = p - Pi_rho
         gamma = rho - mu / a**2 - hb + hb**2 / h
@@ -219,10 +229,18 @@ class _Barrier:
         kappa = -float(hd.sum()) - mu / e**2 + float((hd**2 / h).sum())
         r2 = -g_l - float((hd * g_s / h).sum())
         solve = self._solver(E, c, Pi_rho, gamma)
-        x1, x2 = solve(-r1), solve(-u)  # A^{-1} r1, A^{-1} u: solve inverts -A = D - Π Γ Πᵀ
+        X = np.column_stack([solve(-r1), solve(-u)])  # A^{-1} [r1, u]; solve inverts -A
+        if exact:
+            R = np.column_stack([r1, u])
+            for _ in range(_REFINE):
+                # A X = -D X + Π Γ Πᵀ X, with the exact K (two passes over it)
+                PtX = (K.T @ (E[:, None] * X)) / c[:, None]
+                AX = -Pi_rho[:, None] * X + E[:, None] * (K @ ((gamma / c)[:, None] * PtX))
+                X = X + np.column_stack([solve(-(R - AX)[:, 0]), solve(-(R - AX)[:, 1])])
+        x1, x2 = X[:, 0], X[:, 1]
         dlo = (r2 - u @ x1) / (kappa - u @ x2)
         dg = x1 - x2 * dlo
-        dv = self._kt_times(E * dg) / c  # first-order change of v along dg
+        dv = kt_times(E * dg) / c  # first-order change of v along dg
         ds = (g_s + hb * dv + hd * dlo) / h
         dec = float(g_g @ dg + g_s @ ds + g_l * dlo)
         return dg, ds, float(dlo), dec, dv
@@ -331,6 +349,8 @@ class _Barrier:
                 it += 1
                 dg, ds, dlo, dec, dv = self.newton(g, s, lo, E, c, v, mu)
                 if not math.isfinite(dec) or dec <= 0:
+                    dg, ds, dlo, dec, dv = self.newton(g, s, lo, E, c, v, mu, exact=True)
+                if not math.isfinite(dec) or dec <= 0:
                     break
                 lam2 = dec / mu  # squared Newton decrement of the barrier in its own scale
                 phi0 = self.barrier(g, s, lo, v, mu)
@@ -352,7 +372,8 @@ class _Barrier:
                 else:
                     break
                 g, s, lo, E, c, v = gn, sn, lo_new, En, cn, vn
-                s = self.best_s(v, lo, mu)
+                if lam2 > _FULL:  # damped phase only: near the centre Newton converges
+                    s = self.best_s(v, lo, mu)
                 if lam2 <= _CENTRED:
                     break
             lower, value, channel = self.certify(g, s, c, v, mu)
@@ -372,8 +393,15 @@ class _Barrier:
                 break
             # The gap on the central path is about 2 m mu: aim at tol / 2 rather than jump far
             # below it, towards float64's floor.
+            # Jumps of 50x far from it, of at most 10x on the final approach (the last
+            # centrings at 50x crawled for tens of steps at large slopes).
             aim = tol / (4.0 * m)
-            mu = mu * shrink if mu * shrink >= aim or mu <= aim * 1.01 else aim
+            if mu <= aim * 1.01:
+                mu *= shrink
+            elif mu * shrink >= 10.0 * aim:
+                mu *= shrink
+            else:
+                mu = max(mu * max(shrink, _SHRINK_NEAR), aim)
         assert best is not None  # the loop certifies at least once (max_iter >= 1)
         _, lower, value, channel = best
         Q = channel.matrix(self.K)
