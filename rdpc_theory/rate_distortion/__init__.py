@@ -7,7 +7,8 @@ is the user-facing facade.  One module per idea:
 * :mod:`.slope` — slope problems with Blahut's certified gap (plain Blahut–Arimoto, or
   BA + the interior-point method of :mod:`.interior_point`, low-rank for smooth kernels);
 * :mod:`.perception` — slope problems with a TV/KL ball on the output marginal
-  (generalized Sinkhorn, μ-dual certificate);
+  (generalized Sinkhorn, μ-dual certificate; TV balls go to :mod:`.tv_barrier`);
+* :mod:`.tv_barrier` — TV-ball slope problems by a barrier method on the dual;
 * :mod:`.target` — a cost bound :math:`E_Q c \le b` (R(D), R(D, P)) by a SciPy root
   search over slopes with certified upper and lower bounds;
 * :mod:`.classification` — the (non-convex) :math:`H(S|\hat X) \le C` constraint:
