@@ -29,7 +29,8 @@ What is certified:
   p_X`.
 
 Solvers live in :mod:`rdpc_theory.rate_distortion` (Blahut–Arimoto with an interior-point
-polish, generalized Sinkhorn for perception, Lagrangian and convex–concave iterations
+polish, a barrier method on the dual for TV perception and generalized Sinkhorn for KL,
+Lagrangian and convex–concave iterations
 for classification) and :mod:`rdpc_theory.convex` (cvxpy programs).
 
 References
@@ -276,8 +277,9 @@ class DiscreteSource:
             Perception measure :math:`\tfrac12\|p_{\hat X} - p_X\|_1` or
             :math:`\mathrm{KL}(p_{\hat X}\|p_X)`.
         method : {"auto", "ba", "cvxpy"}
-            ``"ba"``: Blahut–Arimoto with interior-point polishing for R(D) and generalized
-            Sinkhorn for the perception constraint; for C, the convex–concave procedure
+            ``"ba"``: Blahut–Arimoto with interior-point polishing for R(D), a barrier
+            method on the dual for a TV bound and generalized Sinkhorn for a KL bound (both
+            certified); for C, the convex–concave procedure
             with Blahut–Arimoto inner problems (cvxpy inner problems when P is given too).
             ``"cvxpy"``: the convex program (CLARABEL) for R(D)/R(D, P) and cvxpy inner
             problems for C.  ``"auto"``: ``"ba"``.
