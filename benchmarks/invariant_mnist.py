@@ -57,6 +57,14 @@ def main(argv: list[str] | None = None) -> int:
         },  # fmt: skip
         "presets": {},
     }
+    # Entries of presets not re-run this time stay (each keeps its own command and load).
+    previous: dict[str, Any] = {}
+    if Path(args.out).exists():
+        old = json.loads(Path(args.out).read_text())
+        for name, entry in old.get("presets", {}).items():
+            if name not in args.presets:
+                previous[name] = {"command": old.get("command"), "load_avg": old.get("load_avg"),
+                                  **entry}  # fmt: skip
     for preset in args.presets:
         rows = [r for r in invariant_runs_table(args.runs_dir, preset) if r["source"] == "mnist"]
         if not rows:
@@ -86,6 +94,7 @@ def main(argv: list[str] | None = None) -> int:
             paths = mnist_invariant_figures(args.runs_dir, args.figures, rows, preset=preset)
             entry["figures"] = [str(p) for p in paths if p.suffix == ".png"]
         print(json.dumps(entry, indent=1))
+    result["presets"] = {**previous, **result["presets"]}
     atomic_write_json(args.out, result)
     print(f"wrote {args.out}")
     return 0
