@@ -32,6 +32,19 @@ from rdpc_common.atomic import atomic_write_json
 VIC_BITS_TARGET, ACCURACY_TARGET, VC_OVER_VIC_TARGET = 48.0, 0.97, 2.5
 
 
+def _vc_multiples(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    vic = [r for r in rows if r["compressor"] == "vic"]
+    if not vic:
+        return []
+    best = max(vic, key=lambda r: r["probe_accuracy"])
+    return [
+        {"vc_beta": r["beta"], "vc_bits": r["coded_bits"], "vic_beta": best["beta"],
+         "vic_bits": best["coded_bits"], "vic_accuracy": best["probe_accuracy"],
+         "multiple": r["coded_bits"] / best["coded_bits"], "vc_accuracy": r["probe_accuracy"]}
+        for r in rows if r["compressor"] == "vc"
+    ]  # fmt: skip
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs-dir", default="runs")
@@ -82,6 +95,10 @@ def main(argv: list[str] | None = None) -> int:
                 {**q, "vc_over_vic": None if q["ratio"] is None else 1.0 / q["ratio"]}
                 for q in ratios
             ],
+            # Each VC run's coded bits as a multiple of the best-accuracy VIC's, with its
+            # accuracy: "VC at k x VIC's bits reaches X%" (when VC stays below VIC's accuracy
+            # there, VC needs more than k x the bits; no VC point: an empty list).
+            "vc_at_multiple_of_vic_bits": _vc_multiples(rows),
             "vic_meets_target": any(
                 r["coded_bits"] <= VIC_BITS_TARGET and r["probe_accuracy"] >= ACCURACY_TARGET
                 for r in vic

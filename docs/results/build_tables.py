@@ -557,6 +557,15 @@ def mnist_invariant() -> Table:
                     f"{q['vc_bits_at_equal_error']:.1f} / {q['vic_bits']:.1f} = "
                     f"**{q['vc_over_vic']:.2f}** (target >= {t['vc_over_vic_min']:g})."
                 )
+        for m in entry.get("vc_at_multiple_of_vic_bits", []):
+            notes.append(
+                f"`{preset}`: VC (beta {m['vc_beta']:g}) at {m['multiple']:.2f}x the coded bits "
+                f"of VIC (beta {m['vic_beta']:g}, {100 * m['vic_accuracy']:.1f}%) reaches "
+                f"{100 * m['vc_accuracy']:.1f}%."
+            )
+        if "command" in entry:  # an entry kept from an earlier run of the benchmark
+            load = ", ".join(f"{v:.1f}" for v in entry["load_avg"])
+            notes.append(f"`{preset}`: from `{entry['command']}` (load average {load}).")
     notes = [f"{n}<br>" for n in notes[:-1]] + notes[-1:]
     return [*lines, "", *notes, "", _caption(rel, d["command"], {"python": d.get("python")})]
 
