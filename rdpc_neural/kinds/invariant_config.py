@@ -317,10 +317,12 @@ _MNIST_CPU_STEPS = 1500
 _MNIST_VIC_BETA, _MNIST_BINCE_BETAS, _MNIST_VC_BETAS = 2.0, (1.0, 8.0), (0.5, 2.0)
 # The longer CPU recipe (issue #11's VIC target): the encoder with one refining 3 x 3
 # convolution per stage, z = 64, cosine decay from a 1.5x higher peak rate, 4x the steps of
-# the comparison preset. VC gets the same budget at a beta that spends ~2.5x VIC's bits.
+# the comparison preset. VC gets the same budget at a beta chosen (before its run, from the
+# VC rates of the comparison preset) to spend ~2.5x the bits of VIC at beta 8; the measured
+# multiple is in benchmarks/results/invariant_mnist.json.
 _MNIST_REFINED = {**_MNIST, "latent_dim": 64, "conv_refine": 1, "lr_schedule": "cosine",
                   "lr": 3e-3, "steps": 6000, "eval_every": 2000}  # fmt: skip
-_REFINED_VIC_BETAS, _REFINED_VC_BETA = (4.0, 8.0), 2.0
+_REFINED_VIC_BETAS, _REFINED_VC_BETA = (4.0, 8.0), 6.0
 # The reference's setup for a GPU: ResNet-18 encoder, z = 128, hyperprior.
 _MNIST_PAPER = {**_MNIST, "architecture": "resnet18", "latent_dim": 128,
                 "entropy_model": "hyperprior", "steps": 50_000, "eval_every": 5000,
