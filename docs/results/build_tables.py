@@ -563,6 +563,15 @@ def mnist_invariant() -> Table:
                 f"of VIC (beta {m['vic_beta']:g}, {100 * m['vic_accuracy']:.1f}%) reaches "
                 f"{100 * m['vc_accuracy']:.1f}%."
             )
+        if "vic_probe_diagnostics" in entry:
+            g = entry["vic_probe_diagnostics"]
+            notes.append(
+                f"`{preset}`: best VIC run ({g['run']}) probed otherwise: C = {g['C_picked']:g} "
+                f"picked on a validation split of the fit codes gives "
+                f"{100 * g['test_accuracy_C_picked']:.1f}%, fitting on 55,000 images "
+                f"{100 * g['test_accuracy_fit_55000']:.1f}%, the latents before rounding "
+                f"{100 * g['test_accuracy_continuous_latents']:.1f}%."
+            )
         if "command" in entry:  # an entry kept from an earlier run of the benchmark
             load = ", ".join(f"{v:.1f}" for v in entry["load_avg"])
             notes.append(f"`{preset}`: from `{entry['command']}` (load average {load}).")
