@@ -376,6 +376,11 @@ _PRESETS: dict[str, tuple[str, Callable[[], list[InvariantConfig]]]] = {
         lambda: [*(InvariantConfig(compressor="vic", beta=b, **_MNIST_REFINED)  # type: ignore[arg-type]
                    for b in _REFINED_VIC_BETAS),
                  InvariantConfig(compressor="vc", beta=_REFINED_VC_BETA, **_MNIST_REFINED)]),  # type: ignore[arg-type]
+    "mnist-invariant-refined-long": (
+        f"augmented MNIST: the refined preset's VIC at beta 8, {2 * _MNIST_REFINED['steps']} "
+        f"steps (2x)",
+        lambda: [InvariantConfig(compressor="vic", beta=8.0, **{  # type: ignore[arg-type]
+            **_MNIST_REFINED, "steps": 2 * _MNIST_REFINED["steps"], "eval_every": 4000})]),
     "mnist-invariant-paper": (
         "augmented MNIST, ResNet-18 encoder, z=128, hyperprior (GPU-sized; not trained here)",
         lambda: [InvariantConfig(compressor=c, beta=1.0, **_MNIST_PAPER) for c in COMPRESSORS]),  # type: ignore[arg-type]
