@@ -53,6 +53,49 @@ def test_identity_and_quarter_turn_against_exact_pixel_maps() -> None:
     assert torch.allclose(apply_affine(pad, shift), expected, atol=1e-5)
 
 
+def test_batched_warp_matches_torchvision_image_by_image() -> None:
+    # The batched grid_sample warp against torchvision's affine, one call per image (an
+    # independent implementation: its own inverse matrix and sampling grid).
+    from torchvision.transforms import InterpolationMode
+    from torchvision.transforms.v2 import functional as tvf
+
+    x = torch.rand(16, 1, 28, 28, generator=torch.Generator().manual_seed(2))
+    params = sample_affine(16, (28, 28), torch.Generator().manual_seed(4))
+    expected = torch.stack([
+        tvf.affine(img, angle=a, translate=[int(tx), int(ty)], scale=s, shear=[sh, 0.0],
+                   interpolation=InterpolationMode.BILINEAR)
+        for img, (a, tx, ty, s, sh) in zip(x, params.tolist(), strict=True)
+    ])  # fmt: skip
+    assert torch.allclose(apply_affine(x, params), expected, atol=1e-5)
+
+
+def test_cosine_schedule_matches_torch_scheduler() -> None:
+    # The kind's cosine learning rates against torch's CosineAnnealingLR (eta_min = 0).
+    from rdpc_neural.kinds.invariant import InvariantExperiment
+
+    config = InvariantConfig(steps=7, batch_size=4, hidden=4, lr_schedule="cosine", lr=0.01)
+    exp = InvariantExperiment(config)
+    reference = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=config.lr)
+    sched = torch.optim.lr_scheduler.CosineAnnealingLR(reference, T_max=config.steps)
+    for step in range(config.steps):
+        exp.train_step(step)
+        assert exp.opt.param_groups[0]["lr"] == pytest.approx(reference.param_groups[0]["lr"])
+        reference.step()
+        sched.step()
+
+
+def test_refined_encoder_keeps_the_latent_shape() -> None:
+    from rdpc_neural.kinds.invariant_nets import ConvEncoder
+
+    plain, refined = ConvEncoder(5, 4, 8), ConvEncoder(5, 4, 8, refine=2)
+    convs = [m for m in refined.modules() if isinstance(m, torch.nn.Conv2d)]
+    assert len(convs) == 2 + 2 * 2
+    assert refined(torch.zeros(3, 1, 28, 28)).shape == plain(torch.zeros(3, 1, 28, 28)).shape
+    # refine = 0 is the original network, layer for layer (old checkpoints still load): the
+    # parameters sit at the indices of conv, BN, ReLU, conv, BN, ReLU, flatten, dense, ReLU, dense.
+    assert {k.split(".")[0] for k in plain.state_dict()} == {"0", "1", "3", "4", "7", "9"}
+
+
 @pytest.mark.parametrize(
     ("changes", "message"),
     [
@@ -64,6 +107,8 @@ def test_identity_and_quarter_turn_against_exact_pixel_maps() -> None:
         ({"distortion": "l1"}, "`distortion` must be one of 'mse', 'bce'; got 'l1'"),
         ({"rate_warmup": 1.5}, r"`rate_warmup` must be in \[0, 1\]"),
         ({"width": 0}, "`width` must be >= 1"),
+        ({"conv_refine": -1}, "`conv_refine` must be >= 0"),
+        ({"lr_schedule": "linear"}, "`lr_schedule` must be one of 'step', 'cosine'; got 'linear'"),
         (
             {
                 "source": "mnist",

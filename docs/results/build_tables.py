@@ -610,6 +610,24 @@ def mnist_invariant() -> Table:
                     f"{q['vc_bits_at_equal_error']:.1f} / {q['vic_bits']:.1f} = "
                     f"**{q['vc_over_vic']:.2f}** (target >= {t['vc_over_vic_min']:g})."
                 )
+        for m in entry.get("vc_at_multiple_of_vic_bits", []):
+            notes.append(
+                f"`{preset}`: VC (beta {m['vc_beta']:g}) at {m['multiple']:.2f}x the coded bits "
+                f"of VIC (beta {m['vic_beta']:g}, {100 * m['vic_accuracy']:.1f}%) reaches "
+                f"{100 * m['vc_accuracy']:.1f}%."
+            )
+        if "vic_probe_diagnostics" in entry:
+            g = entry["vic_probe_diagnostics"]
+            notes.append(
+                f"`{preset}`: best VIC run ({g['run']}) probed otherwise: C = {g['C_picked']:g} "
+                f"picked on a validation split of the fit codes gives "
+                f"{100 * g['test_accuracy_C_picked']:.1f}%, fitting on 55,000 images "
+                f"{100 * g['test_accuracy_fit_55000']:.1f}%, the latents before rounding "
+                f"{100 * g['test_accuracy_continuous_latents']:.1f}%."
+            )
+        if "command" in entry:  # an entry kept from an earlier run of the benchmark
+            load = ", ".join(f"{v:.1f}" for v in entry["load_avg"])
+            notes.append(f"`{preset}`: from `{entry['command']}` (load average {load}).")
     notes = [f"{n}<br>" for n in notes[:-1]] + notes[-1:]
     return [*lines, "", *notes, "", _caption(rel, d["command"], {"python": d.get("python")})]
 

@@ -131,7 +131,7 @@ class InvariantCompressor(nn.Module):
         if config.architecture == "mlp":
             self.encoder: nn.Module = _mlp(2, d, config.hidden, config.depth)
         elif config.architecture == "cnn":
-            self.encoder = ConvEncoder(d, config.width, config.hidden)
+            self.encoder = ConvEncoder(d, config.width, config.hidden, config.conv_refine)
         else:
             self.encoder = resnet18_encoder(d)
         if config.entropy_model == "factorized":
@@ -338,7 +338,10 @@ class InvariantExperiment(ModelOptimizerState):
 
     def train_step(self, step: int) -> dict[str, float]:
         c = self.config
-        factor = c.lr_decay_factor if step >= self.decay_at else 1.0
+        if c.lr_schedule == "cosine":
+            factor = 0.5 * (1.0 + math.cos(math.pi * step / c.steps))
+        else:
+            factor = c.lr_decay_factor if step >= self.decay_at else 1.0
         for group, lr in zip(self.opt.param_groups, self.base_lrs, strict=True):
             group["lr"] = lr * factor
         self.model.train()

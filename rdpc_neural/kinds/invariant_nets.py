@@ -21,6 +21,12 @@ IMAGE_SIDE = 28
 _GRID = IMAGE_SIDE // 4  # after two stride-2 convolutions
 
 
+def _conv_block(n_in: int, n_out: int, kernel: int, stride: int) -> list[nn.Module]:
+    # Padding keeps 3 x 3 stride-1 maps at their size and halves them with 4 x 4 stride 2.
+    pad = 1
+    return [nn.Conv2d(n_in, n_out, kernel, stride, pad), nn.BatchNorm2d(n_out), nn.ReLU()]
+
+
 class ConvEncoder(nn.Sequential):
     """``(n, 1, 28, 28)`` images -> ``(n, latent_dim)`` continuous latents.
 
@@ -32,16 +38,21 @@ class ConvEncoder(nn.Sequential):
         Channels of the first convolution (the second has twice as many).
     hidden : int
         Width of the dense layer before the output.
+    refine : int
+        3 x 3 stride-1 convolutions (batch norm, ReLU) after each stride-2 one, at its
+        width. Why: in one throwaway comparison, a supervised classifier of this encoder
+        (z = 32, linear head, one-cycle Adam 3e-3, batch 128, augmented MNIST) reached 97.8%
+        test accuracy in 3,000 steps with ``refine=1`` and 97.2% in 6,000 without, for the
+        same CPU time (264 vs 268 s): capacity, not only training length, limited it.
     """
 
-    def __init__(self, latent_dim: int, width: int, hidden: int) -> None:
+    def __init__(self, latent_dim: int, width: int, hidden: int, refine: int = 0) -> None:
+        layers = _conv_block(1, width, 4, 2)
+        layers += [m for _ in range(refine) for m in _conv_block(width, width, 3, 1)]
+        layers += _conv_block(width, 2 * width, 4, 2)
+        layers += [m for _ in range(refine) for m in _conv_block(2 * width, 2 * width, 3, 1)]
         super().__init__(
-            nn.Conv2d(1, width, 4, 2, 1),
-            nn.BatchNorm2d(width),
-            nn.ReLU(),
-            nn.Conv2d(width, 2 * width, 4, 2, 1),
-            nn.BatchNorm2d(2 * width),
-            nn.ReLU(),
+            *layers,
             nn.Flatten(),
             nn.Linear(2 * width * _GRID * _GRID, hidden),
             nn.ReLU(),
