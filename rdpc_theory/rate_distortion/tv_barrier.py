@@ -84,7 +84,7 @@ _SHRINK = 0.02  # barrier weight divided by 50 per stage...
 _SHRINK_MILD = 0.3  # ...or by 3 after a stage whose primal came out worse (float64's floor)
 _SHRINK_NEAR = 0.1  # ...and at most by 10 within 10x of the aimed mu
 _ARMIJO = 1e-4
-_REFINE = 3  # iterative-refinement rounds of an exact Newton direction
+_REFINE = 1  # iterative-refinement rounds of an exact Newton direction
 # Squared Newton decrement (in units of mu) below which a point counts as centred (the
 # primal ρ read off it is then accurate enough to stay inside the ball), and below which
 # full Newton steps are taken (quadratic convergence region).
