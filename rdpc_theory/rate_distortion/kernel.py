@@ -26,6 +26,7 @@ __all__ = [
     "gibbs_kernel",
     "gibbs_channel",
     "gibbs_value",
+    "gibbs_value_at",
     "slope_objective",
 ]
 
@@ -93,7 +94,13 @@ def gibbs_value(p: FloatArray, K: FloatArray, base: float, v: FloatArray) -> flo
     two matrix–vector products instead of an n x m logarithm.
     """
     Z = K @ v
-    c = K.T @ (p / Z)
+    return gibbs_value_at(p, base, v, Z, K.T @ (p / Z))
+
+
+def gibbs_value_at(
+    p: FloatArray, base: float, v: FloatArray, Z: FloatArray, c: FloatArray
+) -> float:
+    """:func:`gibbs_value` from its two products ``Z = K v``, ``c = K^T (p / Z)``."""
     q = v * c
     used = q > 0
     return base - float(p @ np.log(Z)) - float(q[used] @ np.log(c[used]))

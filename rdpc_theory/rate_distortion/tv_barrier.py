@@ -75,7 +75,7 @@ from scipy.special import entr
 from .._channel import perception_value, support_function, tv_repair
 from ..threads import solver_threads
 from .interior_point import LOW_RANK_MIN_COLUMNS, RangeBasis, range_basis
-from .kernel import FEASIBILITY_TOL, FloatArray, gibbs_channel, gibbs_kernel, gibbs_value
+from .kernel import FEASIBILITY_TOL, FloatArray, gibbs_channel, gibbs_kernel, gibbs_value_at
 from .slope import SlopeSolution
 
 __all__ = ["tv_slope_solve"]
@@ -172,6 +172,7 @@ class _Barrier:
         P: float, basis: RangeBasis | None,
     ) -> None:  # fmt: skip
         self.p, self.K, self.w, self.base, self.q, self.P = p, K, w, base, q, P
+        self.entropy_p = float(entr(p).sum())  # H(p) nats: in `base` for the dual bound only
         self.basis = basis
         # Letters outside the centre's support would make the barrier unbounded in s (no
         # price on s_y): the barrier program prices them at a negligible q.  Only the
@@ -236,7 +237,8 @@ class _Barrier:
                 # A X = -D X + Π Γ Πᵀ X, with the exact K (two passes over it)
                 PtX = (K.T @ (E[:, None] * X)) / c[:, None]
                 AX = -Pi_rho[:, None] * X + E[:, None] * (K @ ((gamma / c)[:, None] * PtX))
-                X = X + np.column_stack([solve(-(R - AX)[:, 0]), solve(-(R - AX)[:, 1])])
+                residual = R - AX
+                X = X + np.column_stack([solve(-residual[:, 0]), solve(-residual[:, 1])])
         x1, x2 = X[:, 0], X[:, 1]
         dlo = (r2 - u @ x1) / (kappa - u @ x2)
         dg = x1 - x2 * dlo
@@ -290,8 +292,9 @@ class _Barrier:
         rho = mu * (1.0 / -v + 1.0 / (s - v))
         weights = rho / c
         Z = self.K @ weights
-        out = weights * (self.K.T @ (self.p / Z))
-        value = gibbs_value(self.p, self.K, self.base - float(entr(self.p).sum()), weights)
+        c_out = self.K.T @ (self.p / Z)
+        out = weights * c_out
+        value = gibbs_value_at(self.p, self.base - self.entropy_p, weights, Z, c_out)
         if perception_value(out, self.q, "tv") <= self.P + FEASIBILITY_TOL:
             return lower, value, _Channel(weights, None, None)
         # The primal read off the barrier leaves the ball by a hair (float64, small mu):
