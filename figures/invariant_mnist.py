@@ -26,6 +26,7 @@ _COLORS = {"vc": "tab:red", "vic": "tab:blue", "bince": "tab:green"}
 def accuracy_vs_bits_panel(ax: Any, rows: Sequence[Mapping[str, Any]]) -> None:
     """Probe test accuracy (%) against real coded bits per image, one marker per run, VC's
     runs joined in order of rate (its frontier)."""
+    bits = [r["coded_bits"] for r in rows if r.get("probe_accuracy") is not None]
     for comp in ("vc", "vic", "bince"):
         mine = [r for r in rows if r["compressor"] == comp and r.get("probe_accuracy") is not None]
         pts = sorted((r["coded_bits"], 100 * r["probe_accuracy"], r["beta"]) for r in mine)
@@ -40,9 +41,11 @@ def accuracy_vs_bits_panel(ax: Any, rows: Sequence[Mapping[str, Any]]) -> None:
     from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
     ax.set_xscale("log")
-    # Decades and their 3x: a collapsed code is ~0.01 bit, and a range within one decade
-    # (27-120 bits) still gets ticks.
-    ax.xaxis.set_major_locator(LogLocator(base=10.0, subs=(1.0, 3.0)))
+    # Decades, and their 3x when the rates span under two decades (27-120 bits would get one
+    # labelled tick otherwise); over wider spans (a collapsed code is ~0.01 bit) the 3x
+    # labels would run into each other.
+    narrow = bool(bits) and max(bits) < 100 * max(min(bits), 1e-12)
+    ax.xaxis.set_major_locator(LogLocator(base=10.0, subs=(1.0, 3.0) if narrow else (1.0,)))
     ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
     ax.xaxis.set_minor_formatter(NullFormatter())
     ax.margins(x=0.2, y=0.1)
