@@ -41,7 +41,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 import numpy as np
-from scipy.linalg.blas import dsyrk, dtrmm
+from scipy.linalg.blas import dtrmm
 from scipy.linalg.lapack import dpotrf, dpotrs
 
 from .kernel import FloatArray
@@ -246,12 +246,11 @@ def _dense_solver(
 
 
 def low_rank_solver(
-    C: FloatArray, B: FloatArray, ru: FloatArray, diag: FloatArray, *, syrk: bool = False
+    C: FloatArray, B: FloatArray, ru: FloatArray, diag: FloatArray
 ) -> Callable[[FloatArray], FloatArray] | None:
     """Solve (Gᵀ G + D) x = y by Woodbury: x = D⁻¹y − D⁻¹Gᵀ (I + G D⁻¹ Gᵀ)⁻¹ G D⁻¹ y, for
-    K ≈ A B, C = Aᵀ diag(weights) A = L Lᵀ and G = Lᵀ B R.  ``syrk=True`` forms
-    G D⁻¹ Gᵀ by a symmetric BLAS product (half the flops; enough for gaps ~1e-8 nats, but
-    it stalled a 1e-10 target in a test, so the general product is the default)."""
+    K ≈ A B, C = Aᵀ diag(weights) A = L Lᵀ and G = Lᵀ B R.  G D⁻¹ Gᵀ is a general product:
+    a symmetric one (syrk, half the flops) stalled a 1e-10 nats target in a test."""
     L, info = dpotrf(C, lower=1, clean=1)
     if info != 0:
         return None
@@ -260,10 +259,7 @@ def low_rank_solver(
     # that no array is copied into Fortran order.
     G = dtrmm(1.0, L, B.T * ru[:, None], side=1, lower=1).T
     inv_diag = 1.0 / diag
-    if syrk:
-        S = dsyrk(1.0, G.T * np.sqrt(inv_diag)[:, None], trans=1, lower=0)
-    else:
-        S = (G * inv_diag[None, :]) @ G.T
+    S = (G * inv_diag[None, :]) @ G.T
     S[np.diag_indices_from(S)] += 1.0
     chol, info = dpotrf(S, lower=0, clean=0)
     if info != 0:

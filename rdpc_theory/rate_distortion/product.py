@@ -20,19 +20,24 @@ of :mod:`.interior_point`, whose Newton matrix :math:`R K^T W K R + \mathrm{diag
 the SVDs :math:`F_i = U_i S_i V_i^T` of the two axis factors, keep the pairs of singular
 values with :math:`s_{1a} s_{2b} \ge \tau s_{11} s_{21}`, so
 :math:`K \approx A B` with :math:`A = (U_1 \otimes U_2)_{\text{rows, pairs}}` and
-:math:`B = (S_1 V_1^T \otimes S_2 V_2^T)_{\text{pairs, cols}}` (rank ℓ ≈ 850 at
-64 x 64, τ = 1e-6).  The ℓ x ℓ Gram matrices :math:`A^T W A` and :math:`B\,\mathrm{diag}
-(r^2/(rs))\,B^T` of the Woodbury solve are Kronecker contractions, :math:`O(\ell_1^2
-\ell_2^2 n_1)` instead of :math:`O(n \ell^2)`.  Only the Newton matrix is approximated: the
-certified gap is Blahut's (:mod:`.slope`) from exact kernel products, so a coarse τ can
-slow the iteration but never falsify a bound.  When ℓ exceeds a third of min(n, m) (few
-kept cells of a large grid) the dense n x m kernel is the Newton system instead.  The
-search over slopes is :mod:`.target`'s with the chord upper bound (channel-free).
+:math:`B = (S_1 V_1^T \otimes S_2 V_2^T)_{\text{pairs, cols}}` (rank ℓ ≈ 1,000 at
+64 x 64, D = 0.3, τ = 1e-6).  The Woodbury solve needs :math:`L L^T = A^T W A` and
+:math:`S = I + L^T B\,\mathrm{diag}(r^2/(rs))\,B^T L`; both ℓ x ℓ Grams are Kronecker
+contractions over the grid, :math:`O(\ell_1^2 \ell_2^2 (n_1 + m_1))` instead of
+:math:`O(m \ell^2)`, and B is applied axis by axis, so a Newton step costs
+:math:`O(\ell^3)` and no ℓ x m factor is formed.  Only the Newton matrix is approximated:
+the certified gap is Blahut's (:mod:`.slope`) from exact kernel products, so a coarse τ can
+slow the iteration but never falsify a bound.  Where rounding makes S indefinite (late
+steps at large slopes) the interior point stops at its best iterate and the slope search
+continues from it.  When the dense n x m Newton system costs fewer flops (few kept cells
+of a large grid, a kernel of nearly full rank) it is used instead.  The search over slopes
+is :mod:`.target`'s with the chord upper bound (channel-free).
 
-Cost at 64 x 64 (Gaussian, D = 0.3): ℓ ≈ 1,000, a Newton step ≈ 0.2 s (the ℓ x ℓ x m
-Woodbury products), ~30 steps per slope; the kernel products themselves are ~0.1 ms.
-Memory: the per-axis factors, the ℓ x m factor B (~30 MB) and ℓ x ℓ matrices; no n x m
-array unless the dense fallback above is taken.  All quantities in nats.
+Cost at 64 x 64 (Gaussian, ρ = 0.6, D = 0.3): ℓ ≈ 1,000, a Newton step ≈ 70 ms (was
+~200 ms with an explicit ℓ x m factor), ~25 steps per slope; the kernel products
+themselves are ~0.1 ms.  Memory: the per-axis factors and a few ℓ x ℓ matrices (8 MB each
+at ℓ = 1,000) plus the (ℓ1 ℓ2)² pair Gram; no n x m array unless the dense fallback
+above is taken.  All quantities in nats.
 """
 
 from __future__ import annotations
@@ -42,10 +47,12 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 from numpy.typing import NDArray
+from scipy.linalg.blas import dtrmm
+from scipy.linalg.lapack import dpotrf, dpotrs
 from scipy.sparse.linalg import LinearOperator
 
 from ..threads import solver_threads
-from .interior_point import interior_point_solve, low_rank_solver
+from .interior_point import interior_point_solve
 from .kernel import FloatArray, gibbs_value
 from .slope import SlopeSolution, blahut_bounds, blahut_steps
 from .target import TargetSolution, solve_target
@@ -55,7 +62,9 @@ __all__ = ["ProductKernel", "KroneckerBasis", "product_slope_solve", "product_ra
 IntArray = NDArray[np.intp]
 _NO_CHANNEL = np.empty((0, 0))
 PAIR_RTOL = 1e-6
-"""τ: pairs of axis singular values kept in the Newton matrix's factorization."""
+"""τ: pairs of axis singular values kept in the Newton matrix's factorization.  A coarser
+τ is cheaper a step but leaves a floor under the reachable gap that grows with τ (64 x 64,
+D = 0.3: τ = 1e-4 gives ℓ = 652 against 995, and τ = 3e-4 stalls near 2e-6 bits)."""
 
 
 class ProductKernel(LinearOperator):  # type: ignore[misc]  # scipy ships no type stubs
@@ -149,14 +158,20 @@ class KroneckerBasis:
         self.B = [s1[:l1, None] * svds[0][2][:l1], s2[:l2, None] * svds[1][2][:l2]]
         self.keep = np.flatnonzero(np.outer(s1[:l1], s2[:l2]) >= rtol * s1[0] * s2[0])
         self.K = K
-        # B = (S1 V1ᵀ ⊗ S2 V2ᵀ) on the kept pairs and columns, ℓ x m (28 MB at ℓ = 850):
-        # the Woodbury products with it (2 ℓ² m flops per Newton step) are the cost here.
-        full = np.einsum("ai,bj->abij", self.B[0], self.B[1]).reshape(l1 * l2, -1)[self.keep]
-        self.B_dense = full if K.cols is None else np.ascontiguousarray(full[:, K.cols])
 
     @property
     def rank(self) -> int:
         return int(self.keep.size)
+
+    @property
+    def pairs(self) -> int:
+        """ℓ1 ℓ2: the pair Gram matrices are formed on all pairs before keeping ℓ."""
+        return int(self.U[0].shape[1] * self.U[1].shape[1])
+
+    def newton_flops(self) -> float:
+        """Flops of one Newton system (two pair Grams, two Cholesky, two triangular products)."""
+        grams = self.pairs**2 * (self.K.grid_rows[0] + self.K.grid_cols[0])
+        return float(grams + (2.0 + 2.0 / 3.0) * self.rank**3)
 
     def _grid(self, v: FloatArray, idx: IntArray | None, shape: tuple[int, ...]) -> FloatArray:
         if idx is None:
@@ -181,12 +196,49 @@ class KroneckerBasis:
     ) -> Callable[[FloatArray], FloatArray] | None:
         r"""Solve :math:`(R B^T A^T W A B R + D) x = y` by Woodbury with :math:`L L^T = A^T W
         A`: :math:`x = D^{-1}y - D^{-1} R B^T L S^{-1} L^T B R D^{-1} y`, :math:`S = I + L^T
-        B\,\mathrm{diag}(r^2/D)\,B^T L`."""
+        Q L`, :math:`Q = B\,\mathrm{diag}(r^2/D)\,B^T`.
+
+        Both ℓ x ℓ Grams (:math:`A^T W A` and Q) are Kronecker contractions over the grid
+        (:func:`_pair_gram`), and B is applied axis by axis, so nothing ℓ x m is formed:
+        the cost is :math:`O(\ell_1^2 \ell_2^2 (n_1 + m_1) + \ell^3)` instead of the
+        :math:`O(\ell^2 m)` of a dense factor B (module docstring: measured costs).
+        """
         W = self._grid(weights, self.K.rows, self.K.grid_rows)
         C = _pair_gram(W, self.U[0], self.U[1], self.keep)
-        if self.K.rows is not None:  # fewer kept rows than pairs may make C singular
+        L, info = dpotrf(C, lower=1, clean=1)
+        if info != 0:
+            # Numerically singular when W is negligible where some basis vectors live
+            # (fewer kept rows than pairs; cells of mass ~1e-40 off the diagonal of a
+            # correlated Gaussian): a relative 1e-13 ridge changes the Newton matrix only.
             C[np.diag_indices_from(C)] += 1e-13 * float(np.abs(np.diag(C)).max())
-        return low_rank_solver(C, self.B_dense, ru, diag, syrk=True)
+            L, info = dpotrf(C, lower=1, clean=1)
+            if info != 0:
+                return None
+        inv_diag = 1.0 / diag
+        V = self._grid(ru * ru * inv_diag, self.K.cols, self.K.grid_cols)
+        Q = _pair_gram(V, self.B[0].T, self.B[1].T, self.keep)
+        # Lᵀ Q L by two triangular products (ℓ³ flops each), symmetrized against rounding.
+        S = dtrmm(1.0, L, dtrmm(1.0, L, Q, side=1, lower=1), side=0, lower=1, trans_a=1)
+        S = 0.5 * (S + S.T)
+        S[np.diag_indices_from(S)] += 1.0
+        chol, info = dpotrf(S, lower=0, clean=0)
+        if info != 0:
+            # Q's contraction is PSD only up to rounding relative to its largest entries,
+            # and r²/D spans many decades near the optimum: Lᵀ Q L can lose definiteness
+            # (late steps at large slopes).  The interior point then stops with its best
+            # iterate, and the slope search goes on from it: cheaper than the explicit
+            # factor G = Lᵀ B R (PSD to rounding, but O(ℓ² m) a step: 64 x 64, D = 0.3,
+            # 9-16 CPU-s against 4 s, measured when this was written).
+            return None
+        scale = inv_diag * ru
+
+        def solve(y: FloatArray) -> FloatArray:
+            z = inv_diag * y
+            corr = dpotrs(chol, L.T @ self._apply_B(ru * z), lower=0)[0]
+            out: FloatArray = z - scale * self._apply_BT(L @ corr)
+            return out
+
+        return solve
 
 
 def _check_grid(
@@ -289,11 +341,11 @@ def product_slope_solve(
     r, upper, lower, _, it = blahut_steps(p, K, base, r, ba_steps, tol)
     if upper - lower > tol and m > 1:
         basis = KroneckerBasis(K)
-        if basis.rank <= min(K.shape) // 3:
+        if basis.newton_flops() < p.size * m * m + m**3 / 3.0:
             res = interior_point_solve(p, K, r, tol, max_iter, basis)
         else:
-            # Few kept cells (a sparse subset of the grid): the pair basis is larger than
-            # the problem, and the dense n x m kernel (small here) is the cheaper Newton system.
+            # Few kept cells of a large grid, or a kernel of nearly full rank: the dense
+            # n x m kernel (forming and factoring R Kᵀ W K R) is the cheaper Newton system.
             res = interior_point_solve(p, K @ np.eye(m), r, tol, max_iter)
         it += res.n_iter
         up_new, low_new, _ = blahut_bounds(p, K, base, res.r)
