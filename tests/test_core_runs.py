@@ -185,7 +185,13 @@ def test_a_legacy_partial_run_resumes_to_the_old_codes_result(legacy, tmp_path) 
         if value is None:
             assert result.final.get(key) is None
         elif torch.__version__.startswith("2.14.1"):  # the build that recorded them
-            assert result.final[key] == value, key
+            # ... bit for bit, except that a float may move by an ulp on another CPU: W1
+            # (POT's exact transport cost) came out 1 ulp apart on an AMD EPYC, every
+            # other value identical.
+            if isinstance(value, float):
+                assert result.final[key] == pytest.approx(value, rel=1e-15, abs=0), key
+            else:
+                assert result.final[key] == value, key
         else:
             assert result.final[key] == pytest.approx(value, rel=1e-3), key
 
