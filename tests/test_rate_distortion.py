@@ -132,6 +132,29 @@ def test_binary_slope_solution_has_textbook_distortion():
     assert mutual_information(p, sol.channel) == pytest.approx(h_nats(0.3) - h_nats(D), abs=1e-7)
 
 
+def test_a_slope_landing_inside_the_bound_certifies_the_point_by_itself():
+    # Started at the textbook slope of D (slightly steeper, so the channel's distortion
+    # falls just inside D), the first slope's channel bounds R(D) from above by its own
+    # rate, which is within beta * (D - E d) of its dual bound: one slope problem suffices.
+    # (The upper bound was once that channel's I + beta E d, loose by beta E d.)
+    p, d = hamming(0.3)
+    D = 0.1
+    beta = math.log((1 - D) / D) * (1 + 1e-9)
+    solves = []
+
+    def slope(b, warm):
+        solves.append(b)
+        return slope_solve(p, combined_cost(d, b), None, tol=1e-12)
+
+    sol = solve_target(
+        p, d, D, slope, lambda Q: mutual_information(p, Q), b_min=0.0, tol=1e-8, beta0=beta
+    )
+    exact = h_nats(0.3) - h_nats(D)
+    assert sol.converged and len(solves) == 1
+    assert sol.lower - 1e-12 <= exact <= sol.upper + 1e-12
+    assert sol.upper == pytest.approx(mutual_information(p, sol.channel), abs=1e-12)
+
+
 def test_warm_started_curve_matches_closed_form_with_fewer_slopes():
     p, d = hamming(0.3)
     Ds = np.linspace(0.02, 0.28, 14)

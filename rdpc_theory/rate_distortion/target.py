@@ -144,8 +144,13 @@ class _Search:
         if sol.feasible and sol.channel.size:
             self.channels[beta] = sol.channel
         self.lower = max(self.lower, sol.lower - beta * self.b)
-        if sol.feasible and cost <= self.b and sol.value < self.upper:
-            self.upper, self.best, self.best_mix = sol.value, sol.channel, None
+        # A feasible channel within the bound is an upper bound through its objective,
+        # value − β E c (the value itself was used before: valid, but loose by β E c, so a
+        # slope landing just inside the bound could not close the gap on its own).
+        if sol.feasible and cost <= self.b:
+            obj = sol.value - beta * cost if beta > 0 else sol.value
+            if obj < self.upper:
+                self.upper, self.best, self.best_mix = obj, sol.channel, None
         self._mix()
         if self.upper - self.lower <= self.tol:
             raise _GapClosed
