@@ -114,3 +114,62 @@ def test_product_rd_on_a_24x24_grid_takes_the_kronecker_newton_system(rho: float
     ref = DiscreteSource(p, np.ones((p.size, 1)), _dense_distortion(costs)).solve(D=D, tol=1e-7)
     assert res.converged and res.gap <= 1e-6 * LN2
     assert res.lower / LN2 <= ref.upper + 1e-9 and ref.lower <= res.upper / LN2 + 1e-9
+
+
+# ------------------------------------------------------------------ R(D, P) on product grids
+@pytest.mark.parametrize(
+    ("D", "P", "kind"), [(0.3, 0.02, "tv"), (1.0, 0.05, "tv"), (0.3, 0.005, "kl")]
+)
+def test_product_rdp_matches_dense_solver(D: float, P: float, kind: str) -> None:
+    p, costs, _ = gaussian_grid_2d(COV, 10)
+    res = product_rate_distortion(p, costs, D, P=P, perception=kind)
+    assert res.converged and res.gap <= 1e-6 * LN2
+    assert res.message.startswith("R(D, P)")
+    src = DiscreteSource(p, np.ones((p.size, 1)), _dense_distortion(costs))
+    # DiscreteSource takes KL perception in bits; the product solver works in nats.
+    ref = src.solve(D=D, P=P / LN2 if kind == "kl" else P, perception=kind, tol=1e-7)
+    assert res.lower / LN2 <= ref.upper + 1e-9 and ref.lower <= res.upper / LN2 + 1e-9
+    rd = src.solve(D=D, tol=1e-7)
+    assert res.lower / LN2 > rd.upper + 1e-4  # the ball binds: R(D, P) > R(D)
+
+
+def test_product_rdp_with_a_slack_ball_is_rd() -> None:
+    p, costs, _ = gaussian_grid_2d(COV, 10)
+    res = product_rate_distortion(p, costs, 0.5, P=5.0, perception="kl")
+    assert res.converged and "slack" in res.message
+    ref = DiscreteSource(p, np.ones((p.size, 1)), _dense_distortion(costs)).solve(D=0.5, tol=1e-7)
+    assert res.lower / LN2 <= ref.upper + 1e-9 and ref.lower <= res.upper / LN2 + 1e-9
+
+
+def test_product_perception_slope_matches_dense_sinkhorn() -> None:
+    from rdpc_theory.rate_distortion import combined_cost, perception_slope_solve
+    from rdpc_theory.rate_distortion.product import product_perception_slope_solve
+
+    p, costs, _ = gaussian_grid_2d(COV, 8)
+    w = combined_cost(_dense_distortion(costs), 2.0)
+    ref = perception_slope_solve(p, w, p, 0.03, "tv", tol=1e-11, method="sinkhorn")
+    sol = product_perception_slope_solve(p, costs, 2.0, 0.03, "tv", tol=1e-11)
+    assert sol.feasible and sol.gap <= 1e-11 and sol.channel.size == 0
+    assert sol.lower <= ref.value + 1e-9 and ref.lower <= sol.value + 1e-9
+    # Its cost is E_Q d of the Gibbs channel of its weights, formed densely here.
+    weights = sol.reference * sol.scaling
+    Q = np.exp(-(w - w.min(axis=1, keepdims=True))) * weights
+    Q /= Q.sum(axis=1, keepdims=True)
+    assert sol.cost == pytest.approx(
+        float(p @ (Q * _dense_distortion(costs)).sum(axis=1)), rel=1e-10
+    )
+
+
+def test_product_rdp_rejects_bad_perception_input() -> None:
+    p, costs, _ = gaussian_grid_2d(COV, 4)
+    for P in (math.nan, -0.1, math.inf):
+        with pytest.raises(ValueError, match="`P`"):
+            product_rate_distortion(p, costs, 0.3, P=P)
+    with pytest.raises(ValueError, match="`P`"):
+        product_rate_distortion(p, costs, 0.3, P=1.0, perception="tv")
+    with pytest.raises(ValueError, match="`perception`"):
+        product_rate_distortion(p, costs, 0.3, P=0.1, perception="w1")
+    keep = np.arange(1, 16)
+    q = p[keep] / p[keep].sum()
+    with pytest.raises(ValueError, match="source cells"):
+        product_rate_distortion(q, costs, 0.3, rows=keep, cols=np.arange(16), P=0.1)

@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import replace
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -47,11 +48,17 @@ from .kernel import FEASIBILITY_TOL, FloatArray, gibbs_channel, gibbs_kernel, gi
 from .slope import SlopeSolution
 from .tv_barrier import tv_slope_solve
 
-__all__ = ["perception_slope_solve", "perception_certificate", "PERCEPTION_METHODS"]
+__all__ = [
+    "perception_slope_solve",
+    "perception_certificate",
+    "sinkhorn_scaling_solve",
+    "PERCEPTION_METHODS",
+]
 
 PERCEPTION_METHODS = ("auto", "sinkhorn", "barrier")
 
 _TINY = 1e-300
+_NO_CHANNEL = np.empty((0, 0))
 
 
 def perception_slope_solve(
@@ -127,9 +134,36 @@ def _perception_slope_solve(
     tol: float,
     max_iter: int,
 ) -> SlopeSolution:
-    m = w.shape[1]
     K, w_min = gibbs_kernel(w)
-    base = float(p @ w_min)
+    sol = sinkhorn_scaling_solve(p, K, float(p @ w_min), p_ball, P, kind, warm, tol, max_iter)
+    # The n x m channel only for the answer (forming it at every check cost more than the
+    # Sinkhorn steps at 4,096 letters).
+    assert sol.scaling is not None  # the scaling solver always returns one
+    forbidden = (p_ball <= 0) if kind == "kl" else np.zeros(p_ball.size, dtype=bool)
+    Q, _ = gibbs_channel(K, np.where(forbidden, 0.0, sol.reference * sol.scaling))
+    return replace(sol, channel=Q)
+
+
+def sinkhorn_scaling_solve(
+    p: FloatArray,
+    K: Any,
+    base: float,
+    p_ball: FloatArray,
+    P: float,
+    kind: str,
+    warm: tuple[FloatArray, FloatArray | None] | None = None,
+    tol: float = 1e-10,
+    max_iter: int = 20000,
+) -> SlopeSolution:
+    r"""Generalized Sinkhorn (module docstring) for a kernel given by its products alone.
+
+    `K` is the row-stabilized Gibbs kernel (a matrix, or an operator with ``K @ v`` and
+    ``K.T @ y``, e.g. :class:`.product.ProductKernel`) and `base` :math:`\sum_x p(x)
+    w_{\min}(x)`.  Returns the :class:`SlopeSolution` of the best feasible certificate seen,
+    *without* its channel (``channel`` empty): the channel is the Gibbs channel of
+    ``reference * scaling`` (zero on letters a KL ball forbids).
+    """
+    m = p_ball.size
     if warm is None:
         ref = p_ball.copy() if np.all(p_ball > 0) else np.full(m, 1.0 / m)
         scale = np.ones(m)
@@ -166,13 +200,10 @@ def _perception_slope_solve(
             break
         if it >= 200:
             check_every = 50
-    # The n x m channel only for the answer (forming it at every check cost more than the
-    # Sinkhorn steps at 4,096 letters).
     chosen = best if best is not None else last
     assert chosen is not None  # max_iter >= 1 always checks at the last step
     _, value, lower, ref, scale, feasible = chosen
-    Q, _ = gibbs_channel(K, np.where(forbidden, 0.0, ref * scale))
-    return SlopeSolution(Q, value, lower, ref, scale, it, feasible)
+    return SlopeSolution(_NO_CHANNEL, value, lower, ref, scale, it, feasible)
 
 
 def perception_certificate(
