@@ -43,6 +43,11 @@ Sections (``--only`` picks some):
     ``K @ r``, ``K.T @ y`` of the Kronecker operator, ``dense_pair_s`` the same pair with
     an n x n matrix (both timed in the same run); ``kernel_mb`` the operator's memory
     (factors) and ``newton_mb`` the Newton system's ℓ x ℓ matrices and pair Gram (ℓ = ``rank``).
+``grid2d_perception``
+    R(D, P) of the correlation-0.6 Gaussian on the same grids (TV P = 0.02 at D = 0.6 and
+    0.3, TV P = 0.005 and KL P = 0.005 nats at D = 0.3) by ``product_rate_distortion(...,
+    P=, perception=)``: the R(D) search, then generalized Sinkhorn slopes on the Kronecker
+    operator.  ``iterations`` counts BA + Newton steps of R(D) and Sinkhorn steps.
 ``threads``
     n = 256 and 4,096 R(D) solves with a busy process started by the benchmark on the
     machine, in a child process without thread environment variables: the size rule
@@ -52,7 +57,7 @@ Sections (``--only`` picks some):
 Usage::
 
     python benchmarks/discrete_large.py [--out benchmarks/results/discrete_large.json]
-        [--only sizes plain curve perception grid2d threads] [--markdown]
+        [--only sizes plain curve perception grid2d grid2d_perception threads] [--markdown]
 """
 
 from __future__ import annotations
@@ -69,6 +74,7 @@ from typing import Any
 
 LN2 = math.log(2.0)
 TOL_BITS = 1e-6
+SECTIONS = ("sizes", "plain", "curve", "perception", "grid2d", "grid2d_perception", "threads")
 
 
 def _set_one_thread() -> None:
@@ -443,6 +449,41 @@ def bench_grid2d(sides: list[int]) -> dict[str, Any]:
     return dict(rows=rows, load_before=before, load_after=load())
 
 
+def bench_grid2d_perception(sides: list[int]) -> dict[str, Any]:
+    """R(D, P) of the correlated Gaussian on product grids (generalized Sinkhorn slopes)."""
+    from tqdm import tqdm
+
+    from rdpc_theory.discrete.discretize import gaussian_grid_2d
+    from rdpc_theory.rate_distortion.product import product_rate_distortion
+
+    rows = []
+    before = load()
+    cases = [(0.6, 0.02, "tv"), (0.3, 0.02, "tv"), (0.3, 0.005, "tv"), (0.3, 0.005, "kl")]
+    for side in tqdm(sides, desc="grid2d R(D, P)", leave=False):
+        p, costs, _ = gaussian_grid_2d([[1.0, 0.6], [0.6, 1.0]], side)
+        for D, P, kind in cases:
+            t0 = time.process_time()
+            sol = product_rate_distortion(p, costs, D, P=P, perception=kind)
+            cpu = time.process_time() - t0
+            rows.append(
+                dict(
+                    source=f"gaussian rho=0.6 {side}x{side}",
+                    n=p.size,
+                    D=D,
+                    kind=kind,
+                    P=P,
+                    cpu_s=cpu,
+                    slopes=sol.n_slopes,
+                    iterations=sol.n_iter,
+                    rate_bits=sol.upper / LN2,
+                    gap_bits=sol.gap / LN2,
+                    converged=sol.converged,
+                    message=sol.message,
+                )
+            )
+    return dict(rows=rows, load_before=before, load_after=load())
+
+
 BUSY = "import time\nwhile True:\n    sum(i * i for i in range(10000))\n"
 
 
@@ -589,6 +630,17 @@ def markdown(result: dict[str, Any]) -> str:
                 f"| {r['source']} | {r['n']} | {r['D']} | {r['cpu_s']:.3g} | {r['slopes']} "
                 f"| {r['iterations']} | {r['rank']} | {r['gap_bits']:.1e} | {r['peak_mb']:.0f} |"
             )
+    if "grid2d_perception" in result:
+        out += [
+            "",
+            "| source | D | ball | CPU s | slopes | steps | gap bits | converged |",
+            "|---|---:|---|---:|---:|---:|---:|---|",
+        ]
+        for r in result["grid2d_perception"]["rows"]:
+            out.append(
+                f"| {r['source']} | {r['D']} | {r['kind']} {r['P']} | {r['cpu_s']:.3g} "
+                f"| {r['slopes']} | {r['iterations']} | {r['gap_bits']:.1e} | {r['converged']} |"
+            )
     if "threads" in result:
         t = result["threads"]
         out += ["", "| n | setting | wall s |", "|---|---|---|"]
@@ -609,8 +661,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--only",
         nargs="+",
-        choices=("sizes", "plain", "curve", "perception", "grid2d", "threads"),
-        default=["sizes", "plain", "curve", "perception", "grid2d", "threads"],
+        choices=SECTIONS,
+        default=list(SECTIONS),
     )
     parser.add_argument("--sizes", type=int, nargs="+", default=[256, 512, 1024, 2048, 4096])
     parser.add_argument("--curve-n", type=int, default=4096)
@@ -649,7 +701,7 @@ def main(argv: list[str] | None = None) -> int:
                 # Older files recorded one command for the whole file.
                 k: {"command": old.get("command"), **v}
                 for k, v in old.items()
-                if k in ("sizes", "plain", "curve", "perception", "grid2d", "threads")
+                if k in SECTIONS
             },
             **result,
         }
@@ -684,6 +736,12 @@ def main(argv: list[str] | None = None) -> int:
         write_json(args.out, result)
     if "grid2d" in args.only:
         result["grid2d"] = {**bench_grid2d(args.grid_sides), "command": result["command"]}
+        write_json(args.out, result)
+    if "grid2d_perception" in args.only:
+        result["grid2d_perception"] = {
+            **bench_grid2d_perception(args.grid_sides),
+            "command": result["command"],
+        }
         write_json(args.out, result)
     print(markdown(result))
     return 0
