@@ -81,8 +81,9 @@ def test_product_rd_rejects_bad_input() -> None:
     assert below.upper == below.lower == math.inf
 
 
+@pytest.mark.parametrize("explicit", [False, True])
 @pytest.mark.parametrize("subset", [False, True])
-def test_kronecker_newton_solve_matches_dense_system(subset: bool) -> None:
+def test_kronecker_newton_solve_matches_dense_system(subset: bool, explicit: bool) -> None:
     # With τ tiny the factorization keeps every pair, so the Woodbury solve must agree with
     # numpy's solve of the Newton matrix R Kᵀ W K R + diag built from np.kron directly.
     rng = np.random.default_rng(1)
@@ -91,6 +92,7 @@ def test_kronecker_newton_solve_matches_dense_system(subset: bool) -> None:
     cols = np.array([1, 2, 4, 5, 8, 11, 13, 17]) if subset else None
     K = ProductKernel(F, rows, cols)
     basis = KroneckerBasis(K, 1e-14)
+    basis.explicit = explicit  # the explicit factor G = L^T B R (late steps at large slopes)
     n, m = K.shape
     w, r, diag = rng.random(n) + 0.1, rng.random(m) + 0.1, rng.random(m) + 0.5
     dense = np.kron(F[0], F[1])

@@ -41,7 +41,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 import numpy as np
-from scipy.linalg.blas import dtrmm
+from scipy.linalg.blas import dsyrk, dtrmm
 from scipy.linalg.lapack import dpotrf, dpotrs
 
 from .kernel import FloatArray
@@ -246,11 +246,12 @@ def _dense_solver(
 
 
 def low_rank_solver(
-    C: FloatArray, B: FloatArray, ru: FloatArray, diag: FloatArray
+    C: FloatArray, B: FloatArray, ru: FloatArray, diag: FloatArray, *, syrk: bool = False
 ) -> Callable[[FloatArray], FloatArray] | None:
     """Solve (Gᵀ G + D) x = y by Woodbury: x = D⁻¹y − D⁻¹Gᵀ (I + G D⁻¹ Gᵀ)⁻¹ G D⁻¹ y, for
-    K ≈ A B, C = Aᵀ diag(weights) A = L Lᵀ and G = Lᵀ B R.  G D⁻¹ Gᵀ is a general product:
-    a symmetric one (syrk, half the flops) stalled a 1e-10 nats target in a test."""
+    K ≈ A B, C = Aᵀ diag(weights) A = L Lᵀ and G = Lᵀ B R.  G D⁻¹ Gᵀ is a general product
+    unless ``syrk=True`` (a symmetric BLAS product, half the flops: it stalled a 1e-10 nats
+    target in a 1-D test, and serves product grids' late steps at ~1e-8 nats)."""
     L, info = dpotrf(C, lower=1, clean=1)
     if info != 0:
         return None
@@ -259,7 +260,10 @@ def low_rank_solver(
     # that no array is copied into Fortran order.
     G = dtrmm(1.0, L, B.T * ru[:, None], side=1, lower=1).T
     inv_diag = 1.0 / diag
-    S = (G * inv_diag[None, :]) @ G.T
+    if syrk:
+        S = dsyrk(1.0, G.T * np.sqrt(inv_diag)[:, None], trans=1, lower=0)
+    else:
+        S = (G * inv_diag[None, :]) @ G.T
     S[np.diag_indices_from(S)] += 1.0
     chol, info = dpotrf(S, lower=0, clean=0)
     if info != 0:

@@ -28,15 +28,18 @@ contractions over the grid, :math:`O(\ell_1^2 \ell_2^2 (n_1 + m_1))` instead of
 :math:`O(\ell^3)` and no ℓ x m factor is formed.  Only the Newton matrix is approximated:
 the certified gap is Blahut's (:mod:`.slope`) from exact kernel products, so a coarse τ can
 slow the iteration but never falsify a bound.  Where rounding makes S indefinite (late
-steps at large slopes) the interior point stops at its best iterate and the slope search
-continues from it.  When the dense n x m Newton system costs fewer flops (few kept cells
+steps at large slopes, where every cell keeps a weight ~1e-12 and r·s falls to ~1e-13) the
+rest of that slope uses the explicit ℓ x m factor G = Lᵀ B R, whose S = I + G D⁻¹ Gᵀ is a
+Gram matrix plus I and stays definite (O(ℓ² m) a step).  When the dense n x m Newton
+system costs fewer flops (few kept cells
 of a large grid, a kernel of nearly full rank) it is used instead.  The search over slopes
 is :mod:`.target`'s with the chord upper bound (channel-free).
 
-Cost at 64 x 64 (Gaussian, ρ = 0.6, D = 0.3): ℓ ≈ 1,000, a Newton step ≈ 70 ms (was
-~200 ms with an explicit ℓ x m factor), ~25 steps per slope; the kernel products
-themselves are ~0.1 ms.  Memory: the per-axis factors and a few ℓ x ℓ matrices (8 MB each
-at ℓ = 1,000) plus the (ℓ1 ℓ2)² pair Gram; no n x m array unless the dense fallback
+Cost at 64 x 64 (Gaussian, ρ = 0.6, D = 0.3): ℓ ≈ 1,000, a contracted Newton step
+≈ 0.1 s and an explicit one ≈ 0.2 s, ~35 steps per slope, about half of them explicit;
+the kernel products themselves are ~0.1 ms.  Memory: the per-axis factors, a few ℓ x ℓ
+matrices (8 MB each at ℓ = 1,000) and the (ℓ1 ℓ2)² pair Gram, plus B and G (ℓ x m, 33 MB
+each at ℓ = 1,000) once a slope goes explicit; no n x m array unless the dense fallback
 above is taken.
 
 R(D, P) (:func:`product_rate_distortion` with ``P``): the perception slopes are generalized
@@ -50,6 +53,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import replace
+from functools import cached_property
 
 import numpy as np
 from numpy.typing import NDArray
@@ -59,7 +63,7 @@ from scipy.sparse.linalg import LinearOperator
 
 from .._channel import perception_value
 from ..threads import solver_threads
-from .interior_point import interior_point_solve
+from .interior_point import interior_point_solve, low_rank_solver
 from .kernel import FloatArray, gibbs_value
 from .perception import sinkhorn_scaling_solve
 from .slope import SlopeSolution, blahut_bounds, blahut_steps
@@ -172,6 +176,15 @@ class KroneckerBasis:
         self.B = [s1[:l1, None] * svds[0][2][:l1], s2[:l2, None] * svds[1][2][:l2]]
         self.keep = np.flatnonzero(np.outer(s1[:l1], s2[:l2]) >= rtol * s1[0] * s2[0])
         self.K = K
+        self.explicit = False  # set at the first indefinite S: later steps go explicit
+
+    @cached_property
+    def B_dense(self) -> FloatArray:
+        """B as an explicit ℓ x m matrix (ℓ m floats: 48 MB at ℓ = 1,450, m = 4,096), formed
+        only for the explicit Newton system (:meth:`solver`)."""
+        l1, l2 = self.B[0].shape[0], self.B[1].shape[0]
+        full = np.einsum("ai,bj->abij", self.B[0], self.B[1]).reshape(l1 * l2, -1)[self.keep]
+        return full if self.K.cols is None else np.ascontiguousarray(full[:, self.K.cols])
 
     @property
     def rank(self) -> int:
@@ -228,6 +241,8 @@ class KroneckerBasis:
             L, info = dpotrf(C, lower=1, clean=1)
             if info != 0:
                 return None
+        if self.explicit:
+            return low_rank_solver(C, self.B_dense, ru, diag, syrk=True)
         inv_diag = 1.0 / diag
         V = self._grid(ru * ru * inv_diag, self.K.cols, self.K.grid_cols)
         Q = _pair_gram(V, self.B[0].T, self.B[1].T, self.keep)
@@ -238,12 +253,14 @@ class KroneckerBasis:
         chol, info = dpotrf(S, lower=0, clean=0)
         if info != 0:
             # Q's contraction is PSD only up to rounding relative to its largest entries,
-            # and r²/D spans many decades near the optimum: Lᵀ Q L can lose definiteness
-            # (late steps at large slopes).  The interior point then stops with its best
-            # iterate, and the slope search goes on from it: cheaper than the explicit
-            # factor G = Lᵀ B R (PSD to rounding, but O(ℓ² m) a step: 64 x 64, D = 0.3,
-            # 9-16 CPU-s against 4 s, measured when this was written).
-            return None
+            # and r²/D spans many decades near the optimum (every cell keeps a weight ~1e-12
+            # at large slopes, so r·s falls to ~1e-13): Lᵀ Q L can lose definiteness.  From
+            # then on (this slope's later steps) the explicit factor G = Lᵀ B R, whose
+            # S = I + G D⁻¹ Gᵀ is a Gram matrix plus I and stays definite: O(ℓ² m) a step
+            # instead of O(ℓ³).  (Stopping the interior point there instead left 64 x 64,
+            # D = 0.2 unconverged after 31 slopes on one CPU, converged after 9 on another.)
+            self.explicit = True
+            return low_rank_solver(C, self.B_dense, ru, diag, syrk=True)
         scale = inv_diag * ru
 
         def solve(y: FloatArray) -> FloatArray:
