@@ -495,8 +495,11 @@ def product_rate_distortion(
         assert P is not None  # for mypy: narrowed above
 
         def perception_slope(beta: float, near: SlopeSolution | None) -> SlopeSolution:
+            # Cold starts: warm-started from the neighbouring slope's scaling, a TV slope 6%
+            # away took 100,000 Sinkhorn steps without reaching its gap, 7,500 from cold
+            # (64 x 64, D = 0.3, P = 0.02).
             return product_perception_slope_solve(
-                p, axis_costs, beta, P, perception, near, rows=rows, tol=tol / 8.0
+                p, axis_costs, beta, P, perception, None, rows=rows, tol=tol / 8.0
             )
 
         tsol = solve_target(
