@@ -387,6 +387,22 @@ def grid2d_sources(sides: list[int]) -> list[tuple[str, Any, list[Any], Any, lis
     return out
 
 
+def target_row(source: str, n: int, D: float, cpu: float, sol: Any) -> dict[str, Any]:
+    """The fields every product-grid row records of a ``TargetSolution`` (rates in bits)."""
+    return dict(
+        source=source,
+        n=n,
+        D=D,
+        cpu_s=cpu,
+        slopes=sol.n_slopes,
+        iterations=sol.n_iter,
+        rate_bits=sol.upper / LN2,
+        gap_bits=sol.gap / LN2,
+        converged=sol.converged,
+        message=sol.message,
+    )
+
+
 def bench_grid2d(sides: list[int]) -> dict[str, Any]:
     import numpy as np
     from tqdm import tqdm
@@ -425,16 +441,7 @@ def bench_grid2d(sides: list[int]) -> dict[str, Any]:
             )
             rows.append(
                 dict(
-                    source=name,
-                    n=n,
-                    D=D,
-                    cpu_s=cpu,
-                    slopes=sol.n_slopes,
-                    iterations=sol.n_iter,
-                    rate_bits=sol.upper / LN2,
-                    gap_bits=sol.gap / LN2,
-                    converged=sol.converged,
-                    message=sol.message,
+                    **target_row(name, n, D, cpu, sol),
                     op_pair_s=op_pair,
                     dense_pair_s=dense_pair,
                     op_floor_ratio=cpu / (op_pair * sol.n_iter),
@@ -465,22 +472,8 @@ def bench_grid2d_perception(sides: list[int]) -> dict[str, Any]:
             t0 = time.process_time()
             sol = product_rate_distortion(p, costs, D, P=P, perception=kind)
             cpu = time.process_time() - t0
-            rows.append(
-                dict(
-                    source=f"gaussian rho=0.6 {side}x{side}",
-                    n=p.size,
-                    D=D,
-                    kind=kind,
-                    P=P,
-                    cpu_s=cpu,
-                    slopes=sol.n_slopes,
-                    iterations=sol.n_iter,
-                    rate_bits=sol.upper / LN2,
-                    gap_bits=sol.gap / LN2,
-                    converged=sol.converged,
-                    message=sol.message,
-                )
-            )
+            name = f"gaussian rho=0.6 {side}x{side}"
+            rows.append(dict(**target_row(name, p.size, D, cpu, sol), kind=kind, P=P))
     return dict(rows=rows, load_before=before, load_after=load())
 
 

@@ -45,7 +45,7 @@ from numpy.typing import NDArray
 from .._channel import perception_value, project_kl, project_marginal, support_function
 from ..threads import solver_threads
 from .kernel import FEASIBILITY_TOL, FloatArray, gibbs_channel, gibbs_kernel, gibbs_value_at
-from .slope import SlopeSolution
+from .slope import NO_CHANNEL, SlopeSolution
 from .tv_barrier import tv_slope_solve
 
 __all__ = [
@@ -58,7 +58,6 @@ __all__ = [
 PERCEPTION_METHODS = ("auto", "sinkhorn", "barrier")
 
 _TINY = 1e-300
-_NO_CHANNEL = np.empty((0, 0))
 
 
 def perception_slope_solve(
@@ -203,7 +202,7 @@ def sinkhorn_scaling_solve(
     chosen = best if best is not None else last
     assert chosen is not None  # max_iter >= 1 always checks at the last step
     _, value, lower, ref, scale, feasible = chosen
-    return SlopeSolution(_NO_CHANNEL, value, lower, ref, scale, it, feasible)
+    return SlopeSolution(NO_CHANNEL, value, lower, ref, scale, it, feasible)
 
 
 def perception_certificate(

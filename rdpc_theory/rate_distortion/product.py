@@ -66,7 +66,7 @@ from ..threads import solver_threads
 from .interior_point import interior_point_solve, low_rank_solver
 from .kernel import FloatArray, gibbs_value
 from .perception import sinkhorn_scaling_solve
-from .slope import SlopeSolution, blahut_bounds, blahut_steps
+from .slope import NO_CHANNEL, SlopeSolution, blahut_bounds, blahut_steps
 from .target import TargetSolution, solve_target
 
 __all__ = [
@@ -78,7 +78,6 @@ __all__ = [
 ]
 
 IntArray = NDArray[np.intp]
-_NO_CHANNEL = np.empty((0, 0))
 PAIR_RTOL = 1e-6
 """τ: pairs of axis singular values kept in the Newton matrix's factorization.  A coarser
 τ is cheaper a step but leaves a floor under the reachable gap that grows with τ (64 x 64,
@@ -386,7 +385,7 @@ def product_slope_solve(
     # fixed point; the exact value of the channel (module kernel's gibbs_value) is below.
     cost = _cost_of(p, K, axis_costs, r)
     value = gibbs_value(p, K, base, r)  # an operator acts as K
-    return SlopeSolution(_NO_CHANNEL, value, min(lower, value), r, None, it, True, None, cost)
+    return SlopeSolution(NO_CHANNEL, value, min(lower, value), r, None, it, True, None, cost)
 
 
 def product_perception_slope_solve(

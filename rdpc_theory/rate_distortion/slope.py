@@ -41,6 +41,8 @@ __all__ = ["SlopeSolution", "slope_solve", "blahut_bounds", "blahut_steps", "SLO
 
 SLOPE_METHODS = ("ipm", "ba")
 _TINY = 1e-300
+NO_CHANNEL = np.empty((0, 0))
+"""The ``channel`` of a :class:`SlopeSolution` that carries none (channel-free solvers)."""
 
 
 @dataclass(frozen=True)

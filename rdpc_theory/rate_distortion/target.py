@@ -36,11 +36,10 @@ from scipy.optimize import toms748
 from .._channel import expected_cost
 from ..threads import solver_threads
 from .kernel import FEASIBILITY_TOL, FloatArray
-from .slope import SlopeSolution
+from .slope import NO_CHANNEL, SlopeSolution
 
 __all__ = ["TargetSolution", "solve_target", "SlopeFn"]
 
-_NO_CHANNEL = np.empty((0, 0))
 SlopeFn = Callable[[float, "SlopeSolution | None"], SlopeSolution]
 
 
@@ -140,7 +139,7 @@ class _Search:
         else:
             assert self.c is not None, "`c` is needed when slope solutions carry no cost"
             cost = expected_cost(self.p, sol.channel, self.c)
-        self.points[beta] = (cost, replace(sol, channel=_NO_CHANNEL))
+        self.points[beta] = (cost, replace(sol, channel=NO_CHANNEL))
         if sol.feasible and sol.channel.size:
             self.channels[beta] = sol.channel
         self.lower = max(self.lower, sol.lower - beta * self.b)
@@ -148,7 +147,7 @@ class _Search:
         # value − β E c (the value itself was used before: valid, but loose by β E c, so a
         # slope landing just inside the bound could not close the gap on its own).
         if sol.feasible and cost <= self.b:
-            obj = sol.value - beta * cost if beta > 0 else sol.value
+            obj = sol.value - beta * cost  # cost <= b is finite here
             if obj < self.upper:
                 self.upper, self.best, self.best_mix = obj, sol.channel, None
         self._mix()
@@ -208,7 +207,7 @@ class _Search:
 
 def _no_channel(c: FloatArray | None) -> FloatArray:
     """The channel of a result without a feasible one: NaN of c's shape (empty if c is None)."""
-    return _NO_CHANNEL if c is None else np.full_like(c, np.nan)
+    return NO_CHANNEL if c is None else np.full_like(c, np.nan)
 
 
 def _mixture(
