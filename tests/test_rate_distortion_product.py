@@ -11,6 +11,7 @@ import pytest
 
 from rdpc_theory import DiscreteSource
 from rdpc_theory.discrete.discretize import gaussian_grid_2d, product_grid_of
+from rdpc_theory.rate_distortion import product
 from rdpc_theory.rate_distortion.product import (
     KroneckerBasis,
     ProductKernel,
@@ -175,3 +176,27 @@ def test_product_rdp_rejects_bad_perception_input() -> None:
     q = p[keep] / p[keep].sum()
     with pytest.raises(ValueError, match="source cells"):
         product_rate_distortion(q, costs, 0.3, rows=keep, cols=np.arange(16), P=0.1)
+
+
+@pytest.mark.parametrize("coarse", [1e-2, 1e-3])
+def test_a_stalled_coarse_factorization_hands_over_to_the_fine_one(
+    monkeypatch: pytest.MonkeyPatch, coarse: float
+) -> None:
+    # A coarse pair cut-off leaves a floor under the gap the Newton steps reach; the slope
+    # must notice the stall and finish with the fine factorization, not stop short or run
+    # out its steps.  The answer is checked against the dense solver.
+    p, costs, _ = gaussian_grid_2d(COV, 24)
+    cutoffs: list[float | None] = []
+
+    class Spy(KroneckerBasis):
+        def __init__(self, K: ProductKernel, rtol: float | None = None) -> None:
+            cutoffs.append(rtol)
+            super().__init__(K, rtol)
+
+    monkeypatch.setattr(product, "PAIR_RTOL", coarse)
+    monkeypatch.setattr(product, "KroneckerBasis", Spy)
+    res = product_rate_distortion(p, costs, 0.3)
+    assert product.POLISH_RTOL in cutoffs
+    ref = DiscreteSource(p, np.ones((p.size, 1)), _dense_distortion(costs)).solve(D=0.3, tol=1e-7)
+    assert res.converged and res.gap <= 1e-6 * LN2
+    assert res.lower / LN2 <= ref.upper + 1e-9 and ref.lower <= res.upper / LN2 + 1e-9

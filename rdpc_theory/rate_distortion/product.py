@@ -35,9 +35,17 @@ system costs fewer flops (few kept cells
 of a large grid, a kernel of nearly full rank) it is used instead.  The search over slopes
 is :mod:`.target`'s with the chord upper bound (channel-free).
 
-Cost at 64 x 64 (Gaussian, ρ = 0.6, D = 0.3): ℓ ≈ 1,000, a contracted Newton step
-≈ 0.1 s and an explicit one ≈ 0.2 s, ~35 steps per slope, about half of them explicit;
-the kernel products themselves are ~0.1 ms.  Memory: the per-axis factors, a few ℓ x ℓ
+The truncation leaves a floor under the gap the Newton steps reach (64 x 64, β = 5:
+~1e-6 nats at τ = 1e-6, against a slope target of 1e-7); when the steps stall there, the
+slope goes on with a finer factorization (τ = 1e-8, ℓ ≈ 1,950: ~1 s a step, ~4 steps),
+and a slope within 1e-3 in log β of one that needed it starts with it.  Slopes farther
+than that start cold (uniform weights, 5 Blahut–Arimoto steps): the interior point's
+centered start takes 6–9 steps from a neighbour 1e-4 away but more from one 1% away than
+from nothing.
+
+Cost at 64 x 64 (Gaussian, ρ = 0.6): ℓ ≈ 1,000 at D = 0.3 and 1,450 at D = 0.2, a
+contracted Newton step ≈ 0.2 s and an explicit one ≈ 0.4 s, 10–25 steps for a cold
+slope; the kernel products themselves are ~0.1 ms.  Memory: the per-axis factors, a few ℓ x ℓ
 matrices (8 MB each at ℓ = 1,000) and the (ℓ1 ℓ2)² pair Gram, plus B and G (ℓ x m, 33 MB
 each at ℓ = 1,000) once a slope goes explicit; no n x m array unless the dense fallback
 above is taken.
@@ -82,6 +90,14 @@ PAIR_RTOL = 1e-6
 """τ: pairs of axis singular values kept in the Newton matrix's factorization.  A coarser
 τ is cheaper a step but leaves a floor under the reachable gap that grows with τ (64 x 64,
 D = 0.3: τ = 1e-4 gives ℓ = 652 against 995, and τ = 3e-4 stalls near 2e-6 bits)."""
+
+
+POLISH_RTOL = 1e-8
+"""τ of the finer factorization a slope goes on with once the PAIR_RTOL steps stall (rank
+1,947 against 1,450 at 64 x 64, β = 5: ~1 s a step, so only for the last few)."""
+PATIENCE = 3
+"""Newton steps in a row without halving the gap after which the coarse factorization hands
+over to the fine one."""
 
 
 class ProductKernel(LinearOperator):  # type: ignore[misc]  # scipy ships no type stubs
@@ -363,29 +379,62 @@ def product_slope_solve(
     if not (math.isfinite(beta) and beta >= 0):
         raise ValueError(f"`beta` must be finite and >= 0; got {beta!r}.")
     _check_grid(p, axis_costs, rows, cols)
+    return _slope_solve(p, axis_costs, beta, r0, rows, cols, tol, max_iter, ba_steps)[0]
+
+
+def _slope_solve(
+    p: FloatArray,
+    axis_costs: Sequence[FloatArray],
+    beta: float,
+    r0: FloatArray | None,
+    rows: IntArray | None,
+    cols: IntArray | None,
+    tol: float,
+    max_iter: int,
+    ba_steps: int,
+    fine: bool = False,
+) -> tuple[SlopeSolution, bool]:
+    """:func:`product_slope_solve` on checked inputs; also says whether the fine
+    factorization was used.  `fine`: start with it (a warm start from a slope that
+    needed it: the coarse steps would stall at the same floor)."""
     K, shift = _kernel(axis_costs, beta, rows, cols)
     base = float(p @ shift)
     m = K.shape[1]
     r = np.full(m, 1.0 / m) if r0 is None else np.maximum(r0, 0.0) + 1e-12 / m
     r /= r.sum()
     r, upper, lower, _, it = blahut_steps(p, K, base, r, ba_steps, tol)
-    if upper - lower > tol and m > 1:
-        basis = KroneckerBasis(K)
+    used_fine = False
+    for rtol in (POLISH_RTOL,) if fine else (PAIR_RTOL, POLISH_RTOL):
+        if upper - lower <= tol or m <= 1 or it >= max_iter:
+            break
+        used_fine = rtol == POLISH_RTOL
+        basis = KroneckerBasis(K, rtol)
         if basis.newton_flops() < p.size * m * m + m**3 / 3.0:
-            res = interior_point_solve(p, K, r, tol, max_iter, basis)
+            # The coarse factorization's Newton steps stall at a floor (64 x 64, β = 5:
+            # ~1e-6 nats for τ = 1e-6); patience hands over to the finer one, which then
+            # needs a few steps (4 to 1e-8 nats there).
+            res = interior_point_solve(
+                p, K, r, tol, max_iter - it, basis, centered=True,
+                patience=None if used_fine else PATIENCE,
+            )  # fmt: skip
         else:
             # Few kept cells of a large grid, or a kernel of nearly full rank: the dense
-            # n x m kernel (forming and factoring R Kᵀ W K R) is the cheaper Newton system.
-            res = interior_point_solve(p, K @ np.eye(m), r, tol, max_iter)
+            # n x m kernel (forming and factoring R Kᵀ W K R) is the cheaper Newton system,
+            # and exact: no finer one to go on with.
+            res = interior_point_solve(p, K @ np.eye(m), r, tol, max_iter - it, centered=True)
+            used_fine = True
         it += res.n_iter
         up_new, low_new, _ = blahut_bounds(p, K, base, res.r)
         if up_new - low_new < upper - lower:
             r, upper, lower = res.r, up_new, low_new
+        if used_fine:
+            break
     # Blahut's upper bound -sum p log Z is I + beta E d of the Gibbs channel only at a
     # fixed point; the exact value of the channel (module kernel's gibbs_value) is below.
     cost = _cost_of(p, K, axis_costs, r)
     value = gibbs_value(p, K, base, r)  # an operator acts as K
-    return SlopeSolution(NO_CHANNEL, value, min(lower, value), r, None, it, True, None, cost)
+    sol = SlopeSolution(NO_CHANNEL, value, min(lower, value), r, None, it, True, None, cost)
+    return sol, used_fine
 
 
 def product_perception_slope_solve(
@@ -468,20 +517,28 @@ def product_rate_distortion(
             f"infinite, which this solver does not take); got {D:g}."
         )
     marginals_in_ball = True
+    if beta0 is None and D > b_min:
+        # Squared error, high resolution: D - D_min = k / (2 β) over k axes.
+        beta0 = len(axis_costs) / (2.0 * (D - b_min))
+    # (slope, output weights, whether its solve needed the fine factorization)
+    solved: list[tuple[float, FloatArray, bool]] = []
+    if warm is not None and beta0 is not None:
+        solved.append((beta0, warm.reference, False))
 
     def slope(beta: float, near: SlopeSolution | None) -> SlopeSolution:
         nonlocal marginals_in_ball
-        start = None if near is None else near.reference
-        sol = product_slope_solve(p, axis_costs, beta, start, rows=rows, cols=cols, tol=tol / 8.0)
+        close = _close_solve(beta, solved)
+        start, fine = (None, False) if close is None else close[1:]
+        sol, used_fine = _slope_solve(
+            p, axis_costs, beta, start, rows, cols, tol / 8.0, 200, 5, fine
+        )
+        solved.append((beta, sol.reference, used_fine))
         if P is not None and marginals_in_ball:
             K, _ = _kernel(axis_costs, beta, rows, cols)
             out = sol.reference * (K.T @ (p / (K @ sol.reference)))
             marginals_in_ball = perception_value(out, p, perception) <= P
         return sol
 
-    if beta0 is None and D > b_min:
-        # Squared error, high resolution: D - D_min = k / (2 β) over k axes.
-        beta0 = len(axis_costs) / (2.0 * (D - b_min))
     n = p.size
     with solver_threads(n * max(c.shape[1] for c in axis_costs), threads):
         rd = solve_target(
@@ -543,6 +600,24 @@ def _check_perception(
             "diagonal (e.g. squared error); got "
             f"{'different rows and cols' if not same else 'a cost not smallest on its diagonal'}."
         )
+
+
+WARM_RADIUS = 1e-3
+"""A slope solve starts from a solved slope's output weights only within this distance in
+log β; farther, it starts cold.  The interior point's centered start (64 x 64, ρ = 0.9,
+D = 0.3) took 14 steps cold, 6–9 from a slope 1e-4 away, but 27–64 from one 1–20% away,
+where the neighbour's tiny weights sit on the wrong cells.  (The search's first two
+slopes are usually this close: its second step is a Newton step on the multiplier.)"""
+
+
+def _close_solve(
+    beta: float, solved: list[tuple[float, FloatArray, bool]]
+) -> tuple[float, FloatArray, bool] | None:
+    """The solved slope nearest β in log β, if within WARM_RADIUS."""
+    if not solved or not 0.0 < beta < math.inf:
+        return None
+    near = min(solved, key=lambda t: abs(math.log(t[0] / beta)) if t[0] > 0 else math.inf)
+    return near if near[0] > 0 and abs(math.log(near[0] / beta)) <= WARM_RADIUS else None
 
 
 def _no_objective(Q: FloatArray) -> float:
