@@ -185,7 +185,7 @@ def _discrete_large(section: str) -> tuple[dict[str, Any], str]:
     """The results and caption of one section (each records the command that ran it)."""
     rel = "benchmarks/results/discrete_large.json"
     d = _load(rel)
-    versions = {k: d.get("machine", {}).get(k) for k in ("numpy", "python")}
+    versions = {k: d.get("machine", {}).get(k) for k in ("cpu", "numpy", "python")}
     return d, _caption(rel, d[section].get("command", d["command"]), versions)
 
 
