@@ -91,10 +91,6 @@ class TargetSolution:
         return self.upper - self.lower
 
 
-_FAR = 1e3
-"""|g| of a cost that is infinite or at b_min: beyond any log ratio of two doubles (< 745)."""
-
-
 class _GapClosed(Exception):
     """Raised inside the root finder's function to stop it: the certificate is met."""
 
@@ -112,10 +108,8 @@ class _Search:
         tol: float,
         warm: SlopeSolution | None,
         scale: float,
-        b_min: float,
     ) -> None:
         self.p, self.c, self.b, self.slope, self.objective = p, c, b, slope, objective
-        self.b_min = b_min
         self.tol, self.warm, self.scale = tol, warm, scale
         self.points: dict[float, tuple[float, SlopeSolution]] = {}  # beta -> (cost, sol)
         # Channels are n x m: keep only those that may still bracket b (memory at n = 4,096).
@@ -206,16 +200,9 @@ class _Search:
         return _mixture(Q_lo, Q_hi, lam, out=Q_hi)
 
     def g(self, t: float) -> float:
-        r"""Root function in t = log β: :math:`\log\frac{E c - b_{min}}{b - b_{min}}`, with the
-        sign and root of E c − b but nearly linear in t wherever the cost follows a power
-        law in β (Gaussian R(D): D − D_min = k / (2β)), so that secant steps and TOMS 748
-        land on the root in few slopes (on E c − b itself, 64 x 64 ρ = 0.9 took 7 slopes
-        at D = 0.5).  An infinite cost counts as far above b, one at b_min as far below."""
+        """Root function in t = log β (an infinite cost counts as far above b)."""
         cost = self.solve(math.exp(t))
-        if not math.isfinite(cost):
-            return _FAR
-        excess = cost - self.b_min
-        return math.log(excess / (self.b - self.b_min)) if excess > 0 else -_FAR
+        return cost - self.b if math.isfinite(cost) else 1e300
 
 
 def _no_channel(c: FloatArray | None) -> FloatArray:
@@ -341,7 +328,7 @@ def _solve_target(
             1,
             sol,
         )
-    search = _Search(p, c, b, slope, objective, tol, warm, scale, b_min)
+    search = _Search(p, c, b, slope, objective, tol, warm, scale)
     elasticity = -1.0
     if elasticity0 is not None and math.isfinite(elasticity0) and elasticity0 < 0:
         elasticity = elasticity0
@@ -353,7 +340,7 @@ def _solve_target(
         t0 = math.log(0.5 / (b - b_min))
     message = ""
     try:
-        bracket = _bracket(search, t0, max_outer, elasticity)
+        bracket = _bracket(search, t0, b_min, max_outer, elasticity)
         if isinstance(bracket, str):
             message = bracket
         else:
@@ -411,28 +398,31 @@ def _solve_target(
 
 
 def _bracket(
-    search: _Search, t0: float, max_outer: int, elasticity: float
+    search: _Search, t0: float, b_min: float, max_outer: int, elasticity: float
 ) -> tuple[float, float] | str:
     """Search in t = log β for a sign change of g; a string says why none was found.
 
     The first step is a Newton step on the multiplier under the model "cost − b_min ∝
-    β^e" (e = -1 is exact for the Gaussian R(D), D = 1/(2β)), i.e. on g = log((cost −
-    b_min)/(b − b_min)); later steps extrapolate the secant of g through the last two
-    points.  Each overshoots its prediction by 20% so that it brackets the root with a
-    point close to it (the chord between the two then certifies); the overshoot of the
-    secant doubles with every further step that stays on the same side (so the search
-    cannot stall on a poor model).  No minimum step: a first slope within 1e-5 of the bound
-    needs a second one just as close, not 1% away.
+    β^e" (e = -1 is exact for the Gaussian R(D), D = 1/(2β)), at least 1e-3; later steps
+    extrapolate the secant
+    through the last two points, overshooting it by 20% so that it brackets the root,
+    and at least repeating the last step (so the search cannot stall).
     """
+    b = search.b
     g_prev = search.g(t0)
     if g_prev == 0.0:
         return "slope solution meets the bound exactly"
     direction = 1.0 if g_prev > 0 else -1.0  # cost above b: steeper slope
-    if abs(g_prev) < _FAR:
-        step = min(1.2 * abs(g_prev / elasticity), 5.0)
+    cost = g_prev + b
+    if math.isfinite(cost) and cost > b_min:
+        step = abs(math.log((cost - b_min) / (b - b_min)) / elasticity)
+        # At least 1e-3 (it once was 1%): a first slope missing b by 1e-5 then gets a
+        # second one close enough for their chord to certify, and close enough for a
+        # warm start (product grids start slopes farther than 1e-3 cold).
+        step = min(max(1.2 * step, 1e-3), 5.0)
     else:
         step = math.log(4.0)
-    t_prev, overshoot = t0, 0.6  # 1.2 for the first secant step
+    t_prev = t0
     for _ in range(max_outer - 1):
         t = t_prev + direction * step
         floor = t0 - 12.0 * math.log(10.0)
@@ -449,11 +439,9 @@ def _bracket(
             return "slope solution meets the bound exactly"
         if (g > 0) != (direction > 0):
             return (t_prev, t) if t_prev < t else (t, t_prev)
-        overshoot *= 2.0
-        if abs(g) < _FAR and abs(g_prev) < _FAR and g != g_prev:
+        secant = math.inf
+        if math.isfinite(g) and math.isfinite(g_prev) and g != g_prev:
             secant = abs(g * (t - t_prev) / (g - g_prev))
-            step = min(max(overshoot * secant, 1e-3 * step), 8.0 * step, 30.0)
-        else:
-            step = min(2.0 * step, 30.0)
+        step = min(max(1.2 * secant, step), 8.0 * step, 30.0)
         t_prev, g_prev = t, g
     return f"stopped after {max_outer} slopes"
