@@ -38,7 +38,7 @@ is :mod:`.target`'s with the chord upper bound (channel-free).
 The truncation leaves a floor under the gap the Newton steps reach (64 x 64, β = 5:
 ~1e-6 nats at τ = 1e-6, against a slope target of 1e-7); when the steps stall there, the
 slope goes on with a finer factorization (τ = 1e-8, ℓ ≈ 1,950: ~1 s a step, ~4 steps),
-and a slope within 1e-3 in log β of one that needed it starts with it.  Slopes farther
+and a slope within 2e-3 in log β of one that needed it starts with it.  Slopes farther
 than that start cold (uniform weights, 5 Blahut–Arimoto steps): the interior point's
 centered start takes 6–9 steps from a neighbour 1e-4 away but more from one 1% away than
 from nothing.
@@ -602,12 +602,12 @@ def _check_perception(
         )
 
 
-WARM_RADIUS = 1e-3
+WARM_RADIUS = 2e-3
 """A slope solve starts from a solved slope's output weights only within this distance in
 log β; farther, it starts cold.  The interior point's centered start (64 x 64, ρ = 0.9,
 D = 0.3) took 14 steps cold, 6–9 from a slope 1e-4 away, but 27–64 from one 1–20% away,
-where the neighbour's tiny weights sit on the wrong cells.  (The search's first two
-slopes are usually this close: its second step is a Newton step on the multiplier.)"""
+where the neighbour's tiny weights sit on the wrong cells.  (The search's second slope
+is often this close: its first step is a Newton step on the multiplier, at least 1e-3.)"""
 
 
 def _close_solve(
