@@ -147,25 +147,68 @@ def test_legacy_runs_are_skipped_not_retrained(legacy) -> None:
         assert after == before  # nothing written
 
 
+CROSS_CPU_RTOL = 3e-2
+"""Legacy finals are compared bit for bit where this CPU reproduces the recording (the
+recording machine; an AMD EPYC matched every value, W1 to one ulp).  Elsewhere torch and
+BLAS kernels sum in another order and a tiny training run's trajectory drifts: on an Intel
+Xeon with AVX-512 kernels the pristine code gave, for the Gaussian synthetic run, P_w2sq
+1.4% and every other float <= 0.4% from the recording (the binary run <= 1.2e-7), and for
+the tiny image run C_bits 0.6498 against 0.6510 and the accuracy one test sample of 600
+apart.  There the run must reproduce itself exactly on this CPU and stay within this
+relative distance of the recording."""
+
+
+def _same(a: object, b: object, rel: float) -> bool:
+    if isinstance(a, float) and isinstance(b, float):
+        return a == pytest.approx(b, rel=rel, abs=0)
+    return a == b
+
+
+def _check_finals(fresh: dict, recorded: dict, rerun, theory: frozenset = frozenset()) -> None:
+    """`fresh` equals `recorded` (theory bounds to 1e-12, other floats to 1e-15), or, on a
+    CPU that does not reproduce the recording, `rerun()` equals `fresh` bit for bit and
+    every float is within CROSS_CPU_RTOL of the recording (module note above)."""
+    assert set(fresh) == set(recorded)
+
+    def exact(key: str, value: object) -> bool:
+        if value is None:
+            return fresh[key] is None
+        if key in theory:
+            return fresh[key] == pytest.approx(value, rel=1e-12, abs=1e-15)
+        return _same(fresh[key], value, 1e-15)
+
+    if all(exact(k, v) for k, v in recorded.items()):
+        return
+    assert rerun() == fresh  # another CPU: still reproducible here ...
+    for key, value in recorded.items():  # ... and close to the recording
+        if value is None:
+            assert fresh[key] is None, key
+        else:
+            assert _same(fresh[key], value, CROSS_CPU_RTOL), (key, fresh[key], value)
+
+
 def test_a_fresh_run_of_the_legacy_configs_gives_the_same_final_metrics(tmp_path) -> None:
     """The refactor changed no result: retraining the synthetic-tiny runs of rdpc 0.1.0 into a
     fresh folder gives their recorded final metrics (same torch build, one thread). Every
-    measured number is bit-identical; the bounds come from rdpc_theory's closed forms, whose
-    underflow-safe rewrite may move them in the last bits (1e-12 relative allowed)."""
+    measured number is bit-identical on the recording CPU (others: CROSS_CPU_RTOL); the
+    bounds come from rdpc_theory's closed forms, whose underflow-safe rewrite may move them
+    in the last bits (1e-12 relative allowed)."""
     torch.set_num_threads(1)
+    theory = frozenset({"bound_bits", "bound_lo_bits", "bound_rdpc_bits", "gap_bits"})
     for name in ("1d442fc6423b", "a80661a6b068"):
         old = LEGACY / "synthetic-tiny" / name
         _, cfg, _ = read_run_config(old)
         recorded = json.loads((old / "summary.json").read_text())["final"]
         fresh = train_synthetic_run(cfg, tmp_path, "fresh")
         assert fresh.path.name != name  # a new-style directory name ...
-        assert fresh.final is not None and set(fresh.final) == set(recorded)
-        theory = {"bound_bits", "bound_lo_bits", "bound_rdpc_bits", "gap_bits"}
-        for key, value in recorded.items():
-            if key in theory and value is not None:
-                assert fresh.final[key] == pytest.approx(value, rel=1e-12, abs=1e-15), key
-            else:
-                assert fresh.final[key] == value, key  # ... and the very same measurements
+        assert fresh.final is not None
+
+        def rerun(cfg=cfg, name=name) -> dict:
+            again = train_synthetic_run(cfg, tmp_path / "again", name)
+            assert again.final is not None
+            return again.final
+
+        _check_finals(fresh.final, recorded, rerun, theory)  # ... and the same measurements
 
 
 def test_a_legacy_partial_run_resumes_to_the_old_codes_result(legacy, tmp_path) -> None:
@@ -181,19 +224,28 @@ def test_a_legacy_partial_run_resumes_to_the_old_codes_result(legacy, tmp_path) 
     assert result.finished and result.path == run  # resumed in place, from step 8
     expected = json.loads((LEGACY / "expected_finals.json").read_text())["tiny-image/3494eb2ca3d2"]
     assert result.final is not None
-    for key, value in expected.items():
-        if value is None:
-            assert result.final.get(key) is None
-        elif torch.__version__.startswith("2.14.1"):  # the build that recorded them
-            # ... bit for bit, except that a float may move by an ulp on another CPU: W1
-            # (POT's exact transport cost) came out 1 ulp apart on an AMD EPYC, every
-            # other value identical.
-            if isinstance(value, float):
-                assert result.final[key] == pytest.approx(value, rel=1e-15, abs=0), key
+    final = {k: result.final.get(k) for k in expected}
+    if torch.__version__.startswith("2.14.1"):  # the build that recorded them
+
+        def rerun() -> dict:
+            again = tmp_path / "again"
+            shutil.copytree(
+                LEGACY, again, ignore=shutil.ignore_patterns("*.md", "expected_finals.json")
+            )
+            res = train_run(cfg, again, "tiny-image", data_dir=data, cache_dir=tmp_path / "cache")
+            assert res.path == again / "tiny-image" / "3494eb2ca3d2"  # resumed, not retrained
+            assert res.final is not None
+            return {k: res.final.get(k) for k in expected}
+
+        # ... bit for bit on the recording CPU (W1, POT's exact transport cost, may move by
+        # an ulp: it did on an AMD EPYC), else CROSS_CPU_RTOL and reproducible on this CPU.
+        _check_finals(final, expected, rerun)
+    else:
+        for key, value in expected.items():
+            if value is None:
+                assert final[key] is None
             else:
-                assert result.final[key] == value, key
-        else:
-            assert result.final[key] == pytest.approx(value, rel=1e-3), key
+                assert final[key] == pytest.approx(value, rel=1e-3), key
 
 
 # ------------------------------------------------------------------ results and stops
