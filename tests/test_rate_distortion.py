@@ -132,36 +132,10 @@ def test_binary_slope_solution_has_textbook_distortion():
     assert mutual_information(p, sol.channel) == pytest.approx(h_nats(0.3) - h_nats(D), abs=1e-7)
 
 
-def test_a_slope_landing_inside_the_bound_certifies_the_point_by_itself():
-    # Started at the textbook slope of D (slightly steeper, so the channel's distortion
-    # falls just inside D), the first slope's channel bounds R(D) from above by its own
-    # rate, which is within beta * (D - E d) of its dual bound: one slope problem suffices.
-    # (The upper bound was once that channel's I + beta E d, loose by beta E d.)
-    p, d = hamming(0.3)
-    D = 0.1
-    beta = math.log((1 - D) / D) * (1 + 1e-9)
-    solves = []
-
-    def slope(b, warm):
-        solves.append(b)
-        return slope_solve(p, combined_cost(d, b), None, tol=1e-12)
-
-    sol = solve_target(
-        p, d, D, slope, lambda Q: mutual_information(p, Q), b_min=0.0, tol=1e-8, beta0=beta
-    )
-    exact = h_nats(0.3) - h_nats(D)
-    assert sol.converged and len(solves) == 1
-    assert sol.lower - 1e-12 <= exact <= sol.upper + 1e-12
-    assert sol.upper == pytest.approx(mutual_information(p, sol.channel), abs=1e-12)
-
-
-@pytest.mark.parametrize("offset", [1e-4, -1e-4])
-def test_a_slope_landing_near_the_bound_is_bracketed_by_a_near_one(offset):
-    # Started a relative `offset` from the textbook slope of D, the first slope's
-    # distortion misses D by 2e-5; the bracket step (at least 1e-3 in log beta) puts a
-    # second slope 2e-4 away in distortion, and the chord of the two certifies (its gap
-    # is about R''/2 times the product of the two misses: 2e-8 nats).  The minimum step
-    # was once 1%: the second slope 2e-3 away, a chord gap of ~2e-7, and a third slope.
+def _hamming_search_from(offset, tol):
+    """R(D = 0.1) of the Bernoulli(0.3) Hamming source, the search started a relative
+    `offset` from the textbook slope log((1 - D)/D): the result, the slopes solved and the
+    closed-form rate (nats)."""
     p, d = hamming(0.3)
     D = 0.1
     beta = math.log((1 - D) / D) * (1 + offset)
@@ -172,9 +146,31 @@ def test_a_slope_landing_near_the_bound_is_bracketed_by_a_near_one(offset):
         return slope_solve(p, combined_cost(d, b), None, tol=1e-12)
 
     sol = solve_target(
-        p, d, D, slope, lambda Q: mutual_information(p, Q), b_min=0.0, tol=1e-7, beta0=beta
+        p, d, D, slope, lambda Q: mutual_information(p, Q), b_min=0.0, tol=tol, beta0=beta
     )
-    exact = h_nats(0.3) - h_nats(D)
+    return sol, solves, h_nats(0.3) - h_nats(D)
+
+
+def test_a_slope_landing_inside_the_bound_certifies_the_point_by_itself():
+    # Started at the textbook slope of D (slightly steeper, so the channel's distortion
+    # falls just inside D), the first slope's channel bounds R(D) from above by its own
+    # rate, which is within beta * (D - E d) of its dual bound: one slope problem suffices.
+    # (The upper bound was once that channel's I + beta E d, loose by beta E d.)
+    sol, solves, exact = _hamming_search_from(1e-9, tol=1e-8)
+    assert sol.converged and len(solves) == 1
+    assert sol.lower - 1e-12 <= exact <= sol.upper + 1e-12
+    p, _ = hamming(0.3)
+    assert sol.upper == pytest.approx(mutual_information(p, sol.channel), abs=1e-12)
+
+
+@pytest.mark.parametrize("offset", [1e-4, -1e-4])
+def test_a_slope_landing_near_the_bound_is_bracketed_by_a_near_one(offset):
+    # Started a relative `offset` from the textbook slope of D, the first slope's
+    # distortion misses D by 2e-5; the bracket step (at least 1e-3 in log beta) puts a
+    # second slope 2e-4 away in distortion, and the chord of the two certifies (its gap
+    # is about R''/2 times the product of the two misses: 2e-8 nats).  The minimum step
+    # was once 1%: the second slope 2e-3 away, a chord gap of ~2e-7, and a third slope.
+    sol, solves, exact = _hamming_search_from(offset, tol=1e-7)
     assert sol.converged and len(solves) == 2
     assert abs(math.log(solves[1] / solves[0])) < 2e-3
     assert sol.lower - 1e-12 <= exact <= sol.upper + 1e-12
