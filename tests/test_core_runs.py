@@ -31,7 +31,10 @@ PROJECT = Path(__file__).resolve().parents[1]
 @pytest.fixture()
 def legacy(tmp_path: Path) -> Path:
     """A writable copy of the runs written by rdpc 0.1.0."""
-    root = tmp_path / "runs"
+    return _copy_legacy(tmp_path / "runs")
+
+
+def _copy_legacy(root: Path) -> Path:
     shutil.copytree(LEGACY, root, ignore=shutil.ignore_patterns("*.md", "expected_finals.json"))
     return root
 
@@ -228,10 +231,7 @@ def test_a_legacy_partial_run_resumes_to_the_old_codes_result(legacy, tmp_path) 
     if torch.__version__.startswith("2.14.1"):  # the build that recorded them
 
         def rerun() -> dict:
-            again = tmp_path / "again"
-            shutil.copytree(
-                LEGACY, again, ignore=shutil.ignore_patterns("*.md", "expected_finals.json")
-            )
+            again = _copy_legacy(tmp_path / "again")
             res = train_run(cfg, again, "tiny-image", data_dir=data, cache_dir=tmp_path / "cache")
             assert res.path == again / "tiny-image" / "3494eb2ca3d2"  # resumed, not retrained
             assert res.final is not None

@@ -182,7 +182,7 @@ def interior_point_solve(
         # from a Blahut–Arimoto iterate or a neighbour's solution r spans tens of decades
         # and r s as much, and the first Mehrotra steps were cut to ~1e-8 by the ratio
         # test (64 x 64, β = 5: 4–10 such steps).  The cap keeps cells of negligible
-        # weight from slacks ~1e20 (64 x 64, ρ = 0.9, β = 5: 43 steps uncapped, 20 at
+        # weight from slacks ~1e20 (64 x 64, ρ = 0.9, β = 5: 43 steps uncapped, 17 at
         # 1e4 ν; a cap of 1 to 1e3 ν cost ρ = 0.6 three times the time).  The dual
         # residual the lift creates is removed by the Newton steps.
         s = np.maximum(s, np.minimum(float(ru @ s) / k / ru, _LIFT_CAP * nu))
@@ -201,11 +201,12 @@ def interior_point_solve(
             since_halved += 1
         if gap <= tol:
             break
-        # Near the target (a floor), `patience` steps without halving; farther, where
-        # early steps may idle while centering, three times as many.
-        wait = patience if best_gap <= _FLOOR_ZONE * tol else 3 * patience if patience else None
-        if wait is not None and since_halved >= wait:
-            break
+        if patience is not None:
+            # Near the target (a floor), `patience` steps without halving; farther, where
+            # early steps may idle while centering, three times as many.
+            wait = patience if best_gap <= _FLOOR_ZONE * tol else 3 * patience
+            if since_halved >= wait:
+                break
         it += 1
         weights = p / (Z * Z)
         diag = ru * s

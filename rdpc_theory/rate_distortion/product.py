@@ -98,6 +98,10 @@ POLISH_RTOL = 1e-8
 PATIENCE = 3
 """Newton steps in a row without halving the gap after which the coarse factorization hands
 over to the fine one."""
+MAX_STEPS = 200
+"""Blahut–Arimoto and Newton steps of one slope problem, at most."""
+BA_STEPS = 5
+"""Blahut–Arimoto steps before the interior point."""
 
 
 class ProductKernel(LinearOperator):  # type: ignore[misc]  # scipy ships no type stubs
@@ -345,8 +349,8 @@ def product_slope_solve(
     rows: IntArray | None = None,
     cols: IntArray | None = None,
     tol: float = 1e-10,
-    max_iter: int = 200,
-    ba_steps: int = 5,
+    max_iter: int = MAX_STEPS,
+    ba_steps: int = BA_STEPS,
 ) -> SlopeSolution:
     r"""Minimize :math:`I(X;\hat X) + \beta E_Q d` for a separable d on a product grid (nats).
 
@@ -390,8 +394,8 @@ def _slope_solve(
     rows: IntArray | None,
     cols: IntArray | None,
     tol: float,
-    max_iter: int,
-    ba_steps: int,
+    max_iter: int = MAX_STEPS,
+    ba_steps: int = BA_STEPS,
     fine: bool = False,
 ) -> tuple[SlopeSolution, bool]:
     """:func:`product_slope_solve` on checked inputs; also says whether the fine
@@ -529,9 +533,7 @@ def product_rate_distortion(
         nonlocal marginals_in_ball
         close = _close_solve(beta, solved)
         start, fine = (None, False) if close is None else close[1:]
-        sol, used_fine = _slope_solve(
-            p, axis_costs, beta, start, rows, cols, tol / 8.0, 200, 5, fine
-        )
+        sol, used_fine = _slope_solve(p, axis_costs, beta, start, rows, cols, tol / 8.0, fine=fine)
         solved.append((beta, sol.reference, used_fine))
         if P is not None and marginals_in_ball:
             K, _ = _kernel(axis_costs, beta, rows, cols)

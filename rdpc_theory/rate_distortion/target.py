@@ -404,9 +404,8 @@ def _bracket(
 
     The first step is a Newton step on the multiplier under the model "cost − b_min ∝
     β^e" (e = -1 is exact for the Gaussian R(D), D = 1/(2β)), at least 1e-3; later steps
-    extrapolate the secant
-    through the last two points, overshooting it by 20% so that it brackets the root,
-    and at least repeating the last step (so the search cannot stall).
+    extrapolate the secant through the last two points, overshooting it by 20% so that it
+    brackets the root, and at least repeating the last step (so the search cannot stall).
     """
     b = search.b
     g_prev = search.g(t0)
@@ -418,7 +417,7 @@ def _bracket(
         step = abs(math.log((cost - b_min) / (b - b_min)) / elasticity)
         # At least 1e-3 (it once was 1%): a first slope missing b by 1e-5 then gets a
         # second one close enough for their chord to certify, and close enough for a
-        # warm start (product grids start slopes farther than 1e-3 cold).
+        # warm start (product grids start slopes farther than 2e-3 cold).
         step = min(max(1.2 * step, 1e-3), 5.0)
     else:
         step = math.log(4.0)
