@@ -124,37 +124,34 @@ def perception_value(r: FloatArray, p: FloatArray, kind: str) -> float:
 # -- information projections (the constrained marginal update) -------------------------
 
 
-def _tv_scale(s: FloatArray, p: FloatArray, budget: float, upper: bool) -> float:
-    """Scalar a with sum((a s - p)^+) = budget (upper=True) or b with sum((p - b s)^+) = budget.
+def _tv_scales(s: FloatArray, p: FloatArray, budget: float) -> tuple[float, float]:
+    """Scalars a, b with sum((a s - p)^+) = budget and sum((p - b s)^+) = budget.
 
-    Piecewise-linear monotone equation in one unknown, solved exactly by sorting the
-    breakpoints p/s.
+    Piecewise-linear monotone equations in one unknown each, solved exactly by sorting
+    the breakpoints p/s once (ascending for a, descending for b).
     """
     pos = s > 0
-    if upper:
-        # f(a) = sum_{i: a s_i > p_i} (a s_i - p_i), increasing; breakpoints t_i = p_i / s_i.
-        t = p[pos] / s[pos]
-        order = np.argsort(t)
-        t, ss, pp = t[order], s[pos][order], p[pos][order]
-        # With the k smallest breakpoints active (t_k <= a): f = a * S_k - P_k.
-        cum_s = np.cumsum(ss)
-        cum_p = np.cumsum(pp)
-        f_at = t * cum_s - cum_p  # f evaluated at each breakpoint
-        k = int(np.searchsorted(f_at, budget, side="right"))  # f(t_{k-1}) <= budget < f(t_k)
-        k = max(k, 1)
-        return float((budget + cum_p[k - 1]) / cum_s[k - 1])
+    every = bool(pos.all())  # the usual case: no masked copies
+    ss, pp = (s, p) if every else (s[pos], p[pos])
+    t = pp / ss
+    order = np.argsort(t)
+    t, ss, pp = t[order], ss[order], pp[order]
+    # f(a) = sum_{i: a s_i > p_i} (a s_i - p_i), increasing; with the k smallest
+    # breakpoints active (t_k <= a): f = a * S_k - P_k.
+    cum_s = np.cumsum(ss)
+    cum_p = np.cumsum(pp)
+    f_at = t * cum_s - cum_p  # f evaluated at each breakpoint
+    k = max(int(np.searchsorted(f_at, budget, side="right")), 1)  # f(t_{k-1}) <= budget < f(t_k)
+    a = float((budget + cum_p[k - 1]) / cum_s[k - 1])
     # g(b) = sum_i (p_i - b s_i)^+, decreasing in b; letters with s_i = 0 always count p_i.
-    fixed = float(p[~pos].sum())
-    rest = budget - fixed
-    t = p[pos] / s[pos]
-    order = np.argsort(t)[::-1]
-    t, ss, pp = t[order], s[pos][order], p[pos][order]
+    rest = budget if every else budget - float(p[~pos].sum())
+    t, ss, pp = t[::-1], ss[::-1], pp[::-1]
     cum_s = np.cumsum(ss)
     cum_p = np.cumsum(pp)
     g_at = cum_p - t * cum_s  # g (without the fixed part) at each breakpoint, increasing
-    k = int(np.searchsorted(g_at, rest, side="right"))
-    k = max(k, 1)
-    return float((cum_p[k - 1] - rest) / cum_s[k - 1])
+    k = max(int(np.searchsorted(g_at, rest, side="right")), 1)
+    b = float((cum_p[k - 1] - rest) / cum_s[k - 1])
+    return a, b
 
 
 def project_marginal(s: FloatArray, p: FloatArray, P: float, kind: str) -> FloatArray:
@@ -170,8 +167,7 @@ def project_marginal(s: FloatArray, p: FloatArray, P: float, kind: str) -> Float
     if perception_value(s, p, kind) <= P:
         return s
     if kind == "tv":
-        a = _tv_scale(s, p, P, upper=True)
-        b = _tv_scale(s, p, P, upper=False)
+        a, b = _tv_scales(s, p, P)
         r = np.minimum(np.maximum(p, a * s), b * s)
         out: FloatArray = r / r.sum()
         return out

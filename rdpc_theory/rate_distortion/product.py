@@ -133,6 +133,11 @@ class ProductKernel(LinearOperator):  # type: ignore[misc]  # scipy ships no typ
         self, v: FloatArray, factors: list[FloatArray], shape_in: tuple[int, ...]
     ) -> FloatArray:
         V = v.reshape(shape_in)
+        if len(factors) == 2:
+            # Two matrix products, no copies: tensordot's transposes took 45–60 µs of a
+            # 20 µs product at 64 x 64, where generalized Sinkhorn makes 10^4 per slope.
+            out2: FloatArray = (factors[0] @ V @ factors[1].T).reshape(-1)
+            return out2
         for axis, F in enumerate(factors):
             # F along `axis`: tensordot puts the new axis first; move it back.
             V = np.moveaxis(np.tensordot(F, V, axes=([1], [axis])), 0, axis)
@@ -157,8 +162,17 @@ class ProductKernel(LinearOperator):  # type: ignore[misc]  # scipy ships no typ
         out = self._apply(y, [f.T for f in self.factors], self.grid_rows)
         return out if self.cols is None else out[self.cols]
 
-    def _adjoint(self) -> LinearOperator:
+    @cached_property
+    def _transposed(self) -> ProductKernel:
+        # Built once: `K.T @ y` runs at every Sinkhorn step, and scipy's default transpose
+        # wraps each product in conjugations (copies).
         return ProductKernel([f.T for f in self.factors], self.cols, self.rows)
+
+    def _adjoint(self) -> LinearOperator:
+        return self._transposed
+
+    def _transpose(self) -> LinearOperator:
+        return self._transposed
 
     def hadamard(self, others: Sequence[FloatArray]) -> ProductKernel:
         r"""The entrywise product with :math:`\bigotimes_i A_i`: :math:`\bigotimes_i (F_i
