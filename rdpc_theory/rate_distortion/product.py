@@ -521,6 +521,9 @@ def product_rate_distortion(
     it solved has its output marginal in the ball, the chord's mixture has too (the ball
     is convex) and R(D, P) = R(D), certified.  Otherwise a second search over slopes with
     :func:`product_perception_slope_solve`; its lower bound is also bounded below by R(D)'s.
+    Where a few Blahut–Arimoto steps already leave the ball by twice its radius
+    (:func:`_ball_binds_clearly`), the R(D) search is skipped and the perception search
+    alone certifies the answer.
     """
     D = float(D)
     if not (math.isfinite(D) and D >= 0):
@@ -557,13 +560,19 @@ def product_rate_distortion(
 
     n = p.size
     with solver_threads(n * max(c.shape[1] for c in axis_costs), threads):
-        rd = solve_target(
-            p, None, D, slope, _no_objective, b_min=b_min, tol=tol, beta0=beta0, warm=warm
-        )
-        if P is None or D < b_min or marginals_in_ball:
-            if P is not None and math.isfinite(rd.upper):
-                return replace(rd, message=f"R(D, P) = R(D): the ball is slack ({rd.message})")
-            return rd
+        rd: TargetSolution | None = None
+        if (
+            P is None
+            or beta0 is None
+            or not _ball_binds_clearly(p, axis_costs, beta0, rows, P, perception)
+        ):
+            rd = solve_target(
+                p, None, D, slope, _no_objective, b_min=b_min, tol=tol, beta0=beta0, warm=warm
+            )
+            if P is None or D < b_min or marginals_in_ball:
+                if P is not None and math.isfinite(rd.upper):
+                    return replace(rd, message=f"R(D, P) = R(D): the ball is slack ({rd.message})")
+                return rd
         assert P is not None  # for mypy: narrowed above
 
         def perception_slope(beta: float, near: SlopeSolution | None) -> SlopeSolution:
@@ -574,10 +583,12 @@ def product_rate_distortion(
                 p, axis_costs, beta, P, perception, None, rows=rows, tol=tol / 8.0
             )
 
+        start = rd.beta if rd is not None and 0.0 < rd.beta < math.inf else beta0
         tsol = solve_target(
-            p, None, D, perception_slope, _no_objective, b_min=b_min, tol=tol,
-            beta0=rd.beta if 0.0 < rd.beta < math.inf else beta0,
-        )  # fmt: skip
+            p, None, D, perception_slope, _no_objective, b_min=b_min, tol=tol, beta0=start
+        )
+    if rd is None:
+        return replace(tsol, message=f"R(D, P): {tsol.message}")
     lower = max(tsol.lower, rd.lower)
     return replace(
         tsol,
@@ -587,6 +598,36 @@ def product_rate_distortion(
         converged=tsol.upper - lower <= tol,
         message=f"R(D, P): {tsol.message}",
     )
+
+
+BINDS_CLEARLY = 2.0
+"""R(D, P) skips the R(D) search when Blahut–Arimoto steps from the source law already
+leave the ball by this factor (:func:`_ball_binds_clearly`)."""
+
+
+def _ball_binds_clearly(
+    p: FloatArray,
+    axis_costs: Sequence[FloatArray],
+    beta: float,
+    rows: IntArray | None,
+    P: float,
+    kind: str,
+) -> bool:
+    """Whether 10 Blahut–Arimoto steps at slope β from the output law p_X reach an output
+    law farther than BINDS_CLEARLY·P from p_X (~1 ms at 64 x 64).
+
+    A guess, which only chooses the route: R(D, P) first solves R(D) in case the ball is
+    slack (then R(D, P) = R(D)), which cost a third of the time where it binds (64 x 64,
+    D = 0.3: 4.7 of 14 s).  On the Gaussian grids the steps' distance grows towards one
+    below the R(D) optimum's (TV 0.12 after 10 steps against 0.79 at 64 x 64, D = 0.3), so
+    a clear excess means the ball binds; if it did not, the perception search alone still
+    certifies R(D, P), only more slowly.
+    """
+    K, _ = _kernel(axis_costs, beta, rows, rows)
+    r = p.copy()
+    for _ in range(10):
+        r = r * (K.T @ (p / (K @ r)))
+    return perception_value(r / r.sum(), p, kind) > BINDS_CLEARLY * P
 
 
 def _check_perception(
