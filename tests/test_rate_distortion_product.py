@@ -34,6 +34,18 @@ def test_product_kernel_matches_kron_on_subsets() -> None:
     assert np.allclose(K.hadamard(F) @ v, dense**2 @ v, rtol=1e-13, atol=0)
 
 
+def test_product_kernel_with_three_axes_matches_kron() -> None:
+    # Two axes take a shortcut (two matrix products); more axes the general contraction.
+    rng = np.random.default_rng(2)
+    F = [rng.random((3, 2)), rng.random((2, 4)), rng.random((4, 3))]
+    K = ProductKernel(F)
+    dense = np.kron(np.kron(F[0], F[1]), F[2])
+    v, y = rng.random(24), rng.random(24)
+    assert np.allclose(K @ v, dense @ v, rtol=1e-13, atol=0)
+    assert np.allclose(K.T @ y, dense.T @ y, rtol=1e-13, atol=0)
+    assert np.allclose(K.H @ y, dense.T @ y, rtol=1e-13, atol=0)
+
+
 def _dense_distortion(costs: list[np.ndarray]) -> np.ndarray:
     """The n x n squared error of the grid, built independently of the product code."""
     n1, n2 = costs[0].shape[0], costs[1].shape[0]

@@ -45,10 +45,15 @@ from nothing.
 
 Cost at 64 x 64 (Gaussian, ρ = 0.6): ℓ ≈ 1,000 at D = 0.3 and 1,450 at D = 0.2, a
 contracted Newton step ≈ 0.2 s and an explicit one ≈ 0.4 s, 10–25 steps for a cold
-slope; the kernel products themselves are ~0.1 ms.  Memory: the per-axis factors, a few ℓ x ℓ
+slope; the kernel products themselves are ~0.05 ms.  Memory: the per-axis factors, a few ℓ x ℓ
 matrices (8 MB each at ℓ = 1,000) and the (ℓ1 ℓ2)² pair Gram, plus B and G (ℓ x m, 33 MB
 each at ℓ = 1,000) once a slope goes explicit; no n x m array unless the dense fallback
 above is taken.
+
+Near β = 5 (64 x 64, ρ = 0.6) the interior point's endgame is erratic: with the gap at
+~1e-5 nats, Mehrotra steps drive μ down while the gap wanders (1e-6 to 5e-4 nats), with
+the exact Newton matrix as well (tried: formed by Kronecker contraction of the positive
+factors), so the time at neighbouring D varies 12–62 s (README, 2-D grids).
 
 R(D, P) (:func:`product_rate_distortion` with ``P``): the perception slopes are generalized
 Sinkhorn on the operator (:func:`.perception.sinkhorn_scaling_solve`): only kernel products
@@ -471,7 +476,7 @@ def product_perception_slope_solve(
     \le P` on a product grid whose reproductions are its source cells (nats).
 
     Generalized Sinkhorn (:func:`.perception.sinkhorn_scaling_solve`) on the Kronecker
-    operator: each step is one pair of kernel products (~0.1 ms at 64 x 64) and one
+    operator: each step is one pair of kernel products (~0.05 ms at 64 x 64) and one
     projection onto the ball, so the 10^3–10^4 steps a TV ball can need cost seconds, and
     the certificate is the μ-dual bound of :mod:`.perception` from exact products.  No
     channel is returned (``channel`` empty); ``cost`` is :math:`E_Q d` of the Gibbs channel
