@@ -102,15 +102,22 @@ class Problem:
         return cache[key]
 
     def zero_rate(self, P: float | None) -> tuple[FloatArray, float]:
-        """The rate-0 channel (X̂ independent of X) of least distortion, and its distortion."""
+        """Output law of the rate-0 channel (X̂ independent of X) of least distortion, and
+        its distortion; the channel itself is :meth:`independent_channel` of that law, an
+        n x m array formed only where it is the answer (134 MB and ~0.3 s of page faults at
+        n = 4,096)."""
         mean_d = self.p @ self.d
         if P is None:
             j = int(np.argmin(mean_d))
-            Q = np.zeros(self.shape)
-            Q[:, j] = 1.0
-            return Q, float(mean_d[j])
+            r = np.zeros(self.shape[1])
+            r[j] = 1.0
+            return r, float(mean_d[j])
         r = self._best_marginal(mean_d, P)
-        return np.tile(r, (self.shape[0], 1)), float(r @ mean_d)
+        return r, float(r @ mean_d)
+
+    def independent_channel(self, r: FloatArray) -> FloatArray:
+        """The channel whose every row is the output law r."""
+        return np.tile(r, (self.shape[0], 1))
 
     def _best_marginal(self, cost: FloatArray, P: float) -> FloatArray:
         """argmin of r . cost over the perception ball around p_X."""
@@ -261,15 +268,16 @@ class Problem:
         """R(D) or R(D, P) with certified bounds (BA or cvxpy)."""
         if self.method == "cvxpy":
             return self._rd_cvxpy(D, P)
-        zero_q, d_max = self.zero_rate(None)
+        zero_r, d_max = self.zero_rate(None)
         d_min = self.min_distortion(None)
         if D < d_min - 1e-12 * max(1.0, abs(d_min)):
             return infeasible(self.shape, f"infeasible: D < D_min = {d_min:.6g}")
         cache = self.warm
         if D >= d_max:
             sol = ba.TargetSolution(
-                zero_q, 0.0, 0.0, 0.0, np.array([]), 0, True, "rate 0: D >= D_max (certified)"
-            )
+                self.independent_channel(zero_r), 0.0, 0.0, 0.0, np.array([]), 0, True,
+                "rate 0: D >= D_max (certified)",
+            )  # fmt: skip
         else:
             key = ("rd", D)
             if key in cache:
@@ -322,7 +330,10 @@ class Problem:
             )
         zero_p, d_max_p = self.zero_rate(P)
         if D >= d_max_p:
-            return Outcome(zero_p, 0.0, 0.0, 0, True, "rate 0: D >= D_max(P) (certified)")
+            return Outcome(
+                self.independent_channel(zero_p), 0.0, 0.0, 0, True,
+                "rate 0: D >= D_max(P) (certified)",
+            )  # fmt: skip
         # D_min(P) by an LP over n*m variables only when D is below a feasible channel's
         # distortion; otherwise the search only needs a lower bound on it (D_min(inf)).
         if D >= self.feasible_distortion(P):
@@ -356,9 +367,12 @@ class Problem:
 
     def _rd_cvxpy(self, D: float, P: float | None) -> Outcome:
         if P is None or not math.isfinite(P):
-            zero_q, d_max = self.zero_rate(None)
+            zero_r, d_max = self.zero_rate(None)
             if D >= d_max:
-                return Outcome(zero_q, 0.0, 0.0, 0, True, "rate 0: D >= D_max (certified)")
+                return Outcome(
+                    self.independent_channel(zero_r), 0.0, 0.0, 0, True,
+                    "rate 0: D >= D_max (certified)",
+                )  # fmt: skip
         d_min = self.min_distortion(P)
         if D < d_min - 1e-9 * max(1.0, abs(d_min)):
             return infeasible(self.shape, f"infeasible: D < smallest distortion {d_min:.6g}")
@@ -385,17 +399,19 @@ class Problem:
         if C is None:
             if P is not None and math.isinf(D):
                 zero_p, _ = self.zero_rate(P)
-                return Outcome(zero_p, 0.0, 0.0, 0, True, "rate 0: no distortion bound")
+                return Outcome(
+                    self.independent_channel(zero_p), 0.0, 0.0, 0, True,
+                    "rate 0: no distortion bound",
+                )  # fmt: skip
             return self.rate_distortion(D, P)
         h_s_given_x = float(self.p @ entr(self.W).sum(axis=1))
         if C < h_s_given_x - 1e-12:
             return infeasible(
                 self.shape, f"infeasible: C < H(S|X) = {h_s_given_x:.6g} nats (certified)"
             )
-        if math.isinf(D) and P is not None:
-            base_out = Outcome(*self.zero_rate(P)[:1], 0.0, 0.0, 0, True, "")
-        elif math.isinf(D):
-            base_out = Outcome(self.zero_rate(None)[0], 0.0, 0.0, 0, True, "")
+        if math.isinf(D):
+            zero = self.independent_channel(self.zero_rate(P)[0])
+            base_out = Outcome(zero, 0.0, 0.0, 0, True, "")
         else:
             base_out = self.rate_distortion(D, P)
         if math.isinf(base_out.upper):
