@@ -35,9 +35,10 @@ system costs fewer flops (few kept cells
 of a large grid, a kernel of nearly full rank) it is used instead.  The search over slopes
 is :mod:`.target`'s with the chord upper bound (channel-free).
 
-The truncation leaves a floor under the gap the Newton steps reach (64 x 64, β = 5:
-~1e-6 nats at τ = 1e-6, against a slope target of 1e-7); when the steps stall there, the
-slope goes on with a finer factorization (τ = 1e-8, ℓ ≈ 1,950: ~1 s a step, ~4 steps),
+The truncation leaves a floor under the gap the Newton steps reach (64 x 64, β ≈ 5:
+~1e-5 nats at τ = 1e-6, 8.9e-6 at β = 4.76 even after restarts, against a slope target of
+1e-7); when the steps stall there, the slope goes on with a finer factorization (τ = 1e-8,
+ℓ ≈ 1,950: 0.5–0.8 s a step, 4–25 steps),
 and a slope within 2e-3 in log β of one that needed it starts with it.  Slopes farther
 than that start cold (uniform weights, 5 Blahut–Arimoto steps): the interior point's
 centered start takes 6–9 steps from a neighbour 1e-4 away but more from one 1% away than
@@ -433,9 +434,9 @@ def _slope_solve(
         used_fine = rtol == POLISH_RTOL
         basis = KroneckerBasis(K, rtol)
         if basis.newton_flops() < p.size * m * m + m**3 / 3.0:
-            # The coarse factorization's Newton steps stall at a floor (64 x 64, β = 5:
-            # ~1e-6 nats for τ = 1e-6); patience hands over to the finer one, which then
-            # needs a few steps (4 to 1e-8 nats there).
+            # The coarse factorization's Newton steps stall at a floor (64 x 64, β ≈ 5:
+            # ~1e-5 nats for τ = 1e-6); patience hands over to the finer one, which then
+            # needs 4–25 steps (module docstring: the endgame there is erratic).
             res = interior_point_solve(
                 p, K, r, tol, max_iter - it, basis, centered=True,
                 patience=None if used_fine else PATIENCE,
