@@ -629,11 +629,9 @@ def _ball_binds_clearly(
     a clear excess means the ball binds; if it did not, the perception search alone still
     certifies R(D, P), only more slowly.
     """
-    K, _ = _kernel(axis_costs, beta, rows, rows)
-    r = p.copy()
-    for _ in range(10):
-        r = r * (K.T @ (p / (K @ r)))
-    return perception_value(r / r.sum(), p, kind) > BINDS_CLEARLY * P
+    K, shift = _kernel(axis_costs, beta, rows, rows)
+    r = blahut_steps(p, K, float(p @ shift), p, 10, 0.0)[0]  # r ⊙ c: the output law
+    return perception_value(r, p, kind) > BINDS_CLEARLY * P
 
 
 def _check_perception(
