@@ -32,6 +32,8 @@ def test_product_kernel_matches_kron_on_subsets() -> None:
     assert np.allclose(K @ v, dense @ v, rtol=1e-13, atol=0)
     assert np.allclose(K.T @ y, dense.T @ y, rtol=1e-13, atol=0)
     assert np.allclose(K.hadamard(F) @ v, dense**2 @ v, rtol=1e-13, atol=0)
+    idx = np.array([3, 0, 2])  # positions among the kept columns, any order
+    assert np.array_equal(K.columns(idx), dense[:, idx])
 
 
 def test_product_kernel_with_three_axes_matches_kron() -> None:

@@ -6,6 +6,8 @@ is the user-facing facade.  One module per idea:
 * :mod:`.kernel` — Gibbs kernels of slope problems :math:`\min_Q I + E_Q w`;
 * :mod:`.slope` — slope problems with Blahut's certified gap (plain Blahut–Arimoto, or
   BA + the interior-point method of :mod:`.interior_point`, low-rank for smooth kernels);
+* :mod:`.dual_bound` — the certified gap: Blahut's dual point or its repair;
+* :mod:`.product` — R(D) and R(D, P) on product grids with a Kronecker kernel;
 * :mod:`.perception` — slope problems with a TV/KL ball on the output marginal
   (generalized Sinkhorn, μ-dual certificate; TV balls go to :mod:`.tv_barrier`);
 * :mod:`.tv_barrier` — TV-ball slope problems by a barrier method on the dual;

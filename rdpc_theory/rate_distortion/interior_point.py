@@ -44,6 +44,7 @@ import numpy as np
 from scipy.linalg.blas import dsyrk, dtrmm
 from scipy.linalg.lapack import dpotrf, dpotrs
 
+from .dual_bound import certified_gap
 from .kernel import FloatArray
 
 __all__ = [
@@ -63,6 +64,8 @@ _BLOCK = 32
 _TINY = 1e-300
 _FLOOR_ZONE = 30.0
 """`patience` counts steps without halving the gap once it is below this many `tol`."""
+_IDLE_STEP = 1e-3
+"""Newton steps shorter than this do not count towards `patience`."""
 _LIFT_CAP = 1e4
 """The centered start lifts slacks to at most this many ν (see `centered`)."""
 
@@ -137,7 +140,7 @@ def range_basis(
 
 @dataclass(frozen=True)
 class InteriorPointResult:
-    """Final output weights, Newton steps taken and the best gap log max c (nats)."""
+    """Final output weights, Newton steps taken and the best certified gap (nats)."""
 
     r: FloatArray
     n_iter: int
@@ -163,7 +166,8 @@ def interior_point_solve(
     :mod:`.product`: 64 x 64, a warm start 1e-4 away in log β then takes 6–9 steps instead
     of 12–34, but one 1–20% away takes more, so that module starts far slopes cold).
 
-    Stops when Blahut's gap :math:`\\log\\max c` is at most `tol` (nats), after
+    Stops when the certified gap (:func:`.dual_bound.certified_gap`: Blahut's
+    :math:`\\log\\max c` or its repaired dual point) is at most `tol` (nats), after
     `max_iter` Newton steps, or, with `patience`, when that many steps in a row have not
     halved the gap once it is below 30 `tol` (three times as many above: early steps
     may idle while centering) — the floor of an approximate Newton system, from which
@@ -183,21 +187,32 @@ def interior_point_solve(
         # and r s as much, and the first Mehrotra steps were cut to ~1e-8 by the ratio
         # test (64 x 64, β = 5: 4–10 such steps).  The cap keeps cells of negligible
         # weight from slacks ~1e20 (64 x 64, ρ = 0.9, β = 5: 43 steps uncapped, 17 at
-        # 1e4 ν; a cap of 1 to 1e3 ν cost ρ = 0.6 three times the time).  The dual
-        # residual the lift creates is removed by the Newton steps.
-        s = np.maximum(s, np.minimum(float(ru @ s) / k / ru, _LIFT_CAP * nu))
+        # 1e4 ν; a cap of 1 to 1e3 ν cost ρ = 0.6 three times the time).  Weights whose
+        # capped slack still leaves r s below 1e-3 of the mean (corner cells of weight
+        # ~1e-100) are lifted to it: their Newton steps had cut the dual step to 1e-90,
+        # 7–9 idle steps a slope (ρ = 0.9, β = 5: 22 -> 15 steps; lifting to the mean
+        # slowed ρ = 0.6).  The dual residual the lifts create is removed by the Newton
+        # steps.
+        mean = float(ru @ s) / k
+        s = np.maximum(s, np.minimum(mean / ru, _LIFT_CAP * nu))
+        ru = np.maximum(ru, 1e-3 * mean / s)
+        ru /= ru.sum()
     best_r, best_gap = ru, math.inf
     it = since_halved = 0
     halved_at = math.inf  # the gap the patience counter compares with
+    step = 1.0
     while it < max_iter:
         Z = K @ ru
         cu = K.T @ (p / Z)
-        gap = math.log(max(float(cu.max()), _TINY))
+        gap = certified_gap(p, K, Z, cu, tol)
         if gap < best_gap:
             best_gap, best_r = gap, ru
         if gap <= 0.5 * halved_at:
             halved_at, since_halved = gap, 0
-        else:
+        elif step >= _IDLE_STEP:
+            # Steps the ratio test cut to nothing (slacks of tiny weights still
+            # centering) are no sign of a floor: a warm slope idled 9 steps at 1.1e-7
+            # nats, just above its target, before converging (64 x 64, ρ = 0.9).
             since_halved += 1
         if gap <= tol:
             break

@@ -35,26 +35,25 @@ system costs fewer flops (few kept cells
 of a large grid, a kernel of nearly full rank) it is used instead.  The search over slopes
 is :mod:`.target`'s with the chord upper bound (channel-free).
 
-The truncation leaves a floor under the gap the Newton steps reach (64 x 64, β ≈ 5:
-~1e-5 nats at τ = 1e-6, 8.9e-6 at β = 4.76 even after restarts, against a slope target of
-1e-7); when the steps stall there, the slope goes on with a finer factorization (τ = 1e-8,
-ℓ ≈ 1,950: 0.5–0.8 s a step, 4–25 steps),
-and a slope within 2e-3 in log β of one that needed it starts with it.  Slopes farther
-than that start cold (uniform weights, 5 Blahut–Arimoto steps): the interior point's
-centered start takes 6–9 steps from a neighbour 1e-4 away but more from one 1% away than
-from nothing.
+The gap is the repaired dual point's of :mod:`.dual_bound`.  Near β = 5 (64 x 64, ρ =
+0.6) the largest c sit at tail cells of mass 1e-8 to 1e-11, where the interior point's dual
+residual stays ~1e-2: Blahut's :math:`\log \max c` wandered between 1e-6 and 5e-4 nats for
+tens of steps while f(r) was within 1e-9 nats of the optimum (12–62 s a point, with the
+exact Newton matrix too); the repaired gap follows f(r) (2e-8 nats at the 13th Newton
+step), and a cold slope takes 15–22 steps.  The truncation leaves a floor under what the
+Newton steps reach (β = 5, τ = 1e-6: f(r) stalls ~4e-10 nats above the optimum, a
+certified ~5e-9 nats, against a slope target of ~1e-7); where they stall above the target,
+the slope goes on with a finer factorization (τ = 1e-8, ℓ ≈ 1,950: 0.5–0.8 s a step), and
+a slope within 2e-3 in log β of one that needed it starts with it.  Slopes farther than
+that start cold (uniform weights, 5 Blahut–Arimoto steps): the interior point's centered
+start takes 6–9 steps from a neighbour 1e-4 away but more from one 1% away than from
+nothing.
 
 Cost at 64 x 64 (Gaussian, ρ = 0.6): ℓ ≈ 1,000 at D = 0.3 and 1,450 at D = 0.2, a
-contracted Newton step ≈ 0.2 s and an explicit one ≈ 0.4 s, 10–25 steps for a cold
-slope; the kernel products themselves are ~0.05 ms.  Memory: the per-axis factors, a few ℓ x ℓ
-matrices (8 MB each at ℓ = 1,000) and the (ℓ1 ℓ2)² pair Gram, plus B and G (ℓ x m, 33 MB
-each at ℓ = 1,000) once a slope goes explicit; no n x m array unless the dense fallback
-above is taken.
-
-Near β = 5 (64 x 64, ρ = 0.6) the interior point's endgame is erratic: with the gap at
-~1e-5 nats, Mehrotra steps drive μ down while the gap wanders (1e-6 to 5e-4 nats), with
-the exact Newton matrix as well (tried: formed by Kronecker contraction of the positive
-factors), so the time at neighbouring D varies 12–62 s (README, 2-D grids).
+contracted Newton step ≈ 0.2 s and an explicit one ≈ 0.4 s; the kernel products
+themselves are ~0.05 ms.  Memory: the per-axis factors, a few ℓ x ℓ matrices (8 MB each
+at ℓ = 1,000) and the (ℓ1 ℓ2)² pair Gram, plus B and G (ℓ x m, 33 MB each at ℓ = 1,000)
+once a slope goes explicit; no n x m array unless the dense fallback above is taken.
 
 R(D, P) (:func:`product_rate_distortion` with ``P``): the perception slopes are generalized
 Sinkhorn on the operator (:func:`.perception.sinkhorn_scaling_solve`): only kernel products
@@ -179,6 +178,15 @@ class ProductKernel(LinearOperator):  # type: ignore[misc]  # scipy ships no typ
 
     def _transpose(self) -> LinearOperator:
         return self._transposed
+
+    def columns(self, idx: IntArray) -> FloatArray:
+        """Columns `idx` (positions among the kept columns) as an (n, len(idx)) array:
+        each a Kronecker product of one column per axis factor, nothing n x m formed."""
+        flat = idx if self.cols is None else self.cols[idx]
+        out = np.ones((1, idx.size))
+        for f, axis_idx in zip(self.factors, np.unravel_index(flat, self.grid_cols), strict=True):
+            out = (out[:, None, :] * f[:, axis_idx][None, :, :]).reshape(-1, idx.size)
+        return out if self.rows is None else out[self.rows]
 
     def hadamard(self, others: Sequence[FloatArray]) -> ProductKernel:
         r"""The entrywise product with :math:`\bigotimes_i A_i`: :math:`\bigotimes_i (F_i
@@ -434,9 +442,9 @@ def _slope_solve(
         used_fine = rtol == POLISH_RTOL
         basis = KroneckerBasis(K, rtol)
         if basis.newton_flops() < p.size * m * m + m**3 / 3.0:
-            # The coarse factorization's Newton steps stall at a floor (64 x 64, β ≈ 5:
-            # ~1e-5 nats for τ = 1e-6); patience hands over to the finer one, which then
-            # needs 4–25 steps (module docstring: the endgame there is erratic).
+            # The coarse factorization's Newton steps stall at a floor (64 x 64, β = 5,
+            # τ = 1e-6: a certified ~5e-9 nats); where that is above the target,
+            # patience hands over to the finer one (module docstring).
             res = interior_point_solve(
                 p, K, r, tol, max_iter - it, basis, centered=True,
                 patience=None if used_fine else PATIENCE,
