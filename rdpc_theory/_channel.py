@@ -35,6 +35,7 @@ __all__ = [
     "expected_cost",
     "perception_value",
     "project_marginal",
+    "project_tv",
     "project_kl",
     "tv_repair",
     "support_function",
@@ -124,17 +125,27 @@ def perception_value(r: FloatArray, p: FloatArray, kind: str) -> float:
 # -- information projections (the constrained marginal update) -------------------------
 
 
-def _tv_scales(s: FloatArray, p: FloatArray, budget: float) -> tuple[float, float]:
-    """Scalars a, b with sum((a s - p)^+) = budget and sum((p - b s)^+) = budget.
+def _tv_scales(
+    s: FloatArray, p: FloatArray, budget: float, order: NDArray[np.intp] | None = None
+) -> tuple[float, float, NDArray[np.intp]]:
+    """Scalars a, b with sum((a s - p)^+) = budget and sum((p - b s)^+) = budget, and the
+    order that sorts the breakpoints.
 
     Piecewise-linear monotone equations in one unknown each, solved exactly by sorting
-    the breakpoints p/s once (ascending for a, descending for b).
+    the breakpoints p/s once (ascending for a, descending for b).  `order`: the sorting
+    order of a nearby (s, p) (the previous Sinkhorn step): its breakpoints are then nearly
+    sorted, and a stable (merge) sort of them in that order takes ~11 µs at 4,096 letters
+    against ~120 µs for sorting from scratch on a CPU without AVX-512.  Any permutation of
+    the right size is a valid hint; the result does not depend on it beyond rounding.
     """
     pos = s > 0
     every = bool(pos.all())  # the usual case: no masked copies
     ss, pp = (s, p) if every else (s[pos], p[pos])
     t = pp / ss
-    order = np.argsort(t)
+    if order is not None and order.size == t.size:
+        order = order[np.argsort(t[order], kind="stable")]
+    else:
+        order = np.argsort(t)
     t, ss, pp = t[order], ss[order], pp[order]
     # f(a) = sum_{i: a s_i > p_i} (a s_i - p_i), increasing; with the k smallest
     # breakpoints active (t_k <= a): f = a * S_k - P_k.
@@ -151,7 +162,7 @@ def _tv_scales(s: FloatArray, p: FloatArray, budget: float) -> tuple[float, floa
     g_at = cum_p - t * cum_s  # g (without the fixed part) at each breakpoint, increasing
     k = max(int(np.searchsorted(g_at, rest, side="right")), 1)
     b = float((cum_p[k - 1] - rest) / cum_s[k - 1])
-    return a, b
+    return a, b, order
 
 
 def project_marginal(s: FloatArray, p: FloatArray, P: float, kind: str) -> FloatArray:
@@ -159,19 +170,32 @@ def project_marginal(s: FloatArray, p: FloatArray, P: float, kind: str) -> Float
 
     `s` is a nonnegative vector (normalized here).  TV ball: the KKT conditions give
     :math:`r = \mathrm{median}(a s, p, b s)` with scalars a < 1 < b fixed by the two
-    budget equations :math:`\sum (a s - p)^+ = \sum (p - b s)^+ = P`.  KL ball: the
-    geometric mixture :math:`r \propto s^{1/(1+\lambda)} p^{\lambda/(1+\lambda)}` with
-    :math:`\lambda \ge 0` solving :math:`\mathrm{KL}(r\|p) = P` (monotone root).
+    budget equations :math:`\sum (a s - p)^+ = \sum (p - b s)^+ = P`
+    (:func:`project_tv`).  KL ball: the geometric mixture :math:`r \propto s^{1/(1+\lambda)}
+    p^{\lambda/(1+\lambda)}` with :math:`\lambda \ge 0` solving :math:`\mathrm{KL}(r\|p) =
+    P` (monotone root, :func:`project_kl`).
     """
+    if kind == "tv":
+        return project_tv(s, p, P)[0]
     s = s / s.sum()
     if perception_value(s, p, kind) <= P:
         return s
-    if kind == "tv":
-        a, b = _tv_scales(s, p, P)
-        r = np.minimum(np.maximum(p, a * s), b * s)
-        out: FloatArray = r / r.sum()
-        return out
     return project_kl(s, p, P)[0]
+
+
+def project_tv(
+    s: FloatArray, p: FloatArray, P: float, order: NDArray[np.intp] | None = None
+) -> tuple[FloatArray, NDArray[np.intp] | None]:
+    """:func:`project_marginal` onto a TV ball, with the breakpoints' sorting order as a
+    warm start for the next call on a nearby s (``order``, returned; None when s was
+    already inside the ball and nothing was sorted)."""
+    s = s / s.sum()
+    if perception_value(s, p, "tv") <= P:
+        return s, order
+    a, b, order = _tv_scales(s, p, P, order)
+    r = np.minimum(np.maximum(p, a * s), b * s)
+    out: FloatArray = r / r.sum()
+    return out, order
 
 
 def tv_repair(r: FloatArray, q: FloatArray, P: float) -> tuple[FloatArray, FloatArray]:

@@ -16,6 +16,7 @@ from rdpc_theory._channel import (
     mutual_information,
     project_kl,
     project_marginal,
+    project_tv,
     support_function,
     tv_repair,
 )
@@ -61,6 +62,21 @@ def test_marginal_projection_matches_cvxpy(kind):
         for t0 in (0.05, 0.5, 0.95):
             warm, _ = project_kl(s, p, P, t0)
             assert np.abs(warm - ours).max() < 1e-9 and float(rel_entr(warm, p).sum()) <= P
+
+
+def test_tv_projection_does_not_depend_on_its_order_hint():
+    # The hint only speeds the sort up: a stale order (a neighbour's), a random permutation
+    # and one of the wrong size give the projection computed from scratch.
+    rng = np.random.default_rng(5)
+    p = rng.dirichlet(np.ones(300))
+    s = rng.dirichlet(np.ones(300) * 0.3)
+    ref, order = project_tv(s, p, 0.05)
+    assert order is not None and np.array_equal(np.sort(order), np.arange(300))
+    near = s * np.exp(1e-3 * rng.standard_normal(300))
+    for hint in (order, rng.permutation(300), np.arange(7)):
+        assert np.abs(project_tv(s, p, 0.05, hint)[0] - ref).max() < 1e-15
+    assert np.abs(project_tv(near, p, 0.05, order)[0] - project_tv(near, p, 0.05)[0]).max() < 1e-15
+    assert np.array_equal(ref, project_marginal(s, p, 0.05, "tv"))
 
 
 def test_channel_measures_on_a_textbook_case():

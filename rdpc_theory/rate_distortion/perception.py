@@ -42,7 +42,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from .._channel import perception_value, project_kl, project_marginal, support_function
+from .._channel import perception_value, project_kl, project_tv, support_function
 from ..threads import solver_threads
 from .kernel import FEASIBILITY_TOL, FloatArray, gibbs_channel, gibbs_kernel, gibbs_value_at
 from .slope import NO_CHANNEL, SlopeSolution
@@ -181,6 +181,7 @@ def sinkhorn_scaling_solve(
     it = 0
     check_every = 10
     t_kl: float | None = None
+    tv_order: NDArray[np.intp] | None = None  # the last TV projection's sorting order
     while it < max_iter:
         it += 1
         v = ref * scale * allowed
@@ -195,7 +196,7 @@ def sinkhorn_scaling_solve(
         if kind == "kl":
             target, t_kl = project_kl(s, p_ball, P, t_kl)
         else:
-            target = project_marginal(s, p_ball, P, kind)
+            target, tv_order = project_tv(s, p_ball, P, tv_order)
         scale = np.divide(target, s, out=np.zeros_like(s), where=s > 0)
         ref = target
         if it % check_every and it < max_iter:
