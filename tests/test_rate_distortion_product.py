@@ -81,6 +81,23 @@ def test_product_rd_on_a_subset_of_cells() -> None:
     assert abs(res.upper / LN2 - ref.rate) <= 2e-6
 
 
+@pytest.mark.parametrize("subset", [False, True])
+def test_product_rd_is_infeasible_exactly_below_the_smallest_distortion(subset: bool) -> None:
+    # Costs not smallest on the diagonal, so the nearest reproduction is not the letter;
+    # the threshold is recomputed here from the dense n x m distortion matrix.
+    rng = np.random.default_rng(4)
+    costs = [rng.random((5, 4)), rng.random((3, 6))]
+    p = rng.dirichlet(np.ones(15))
+    rows = np.array([0, 3, 4, 8, 9, 14]) if subset else None
+    q = p if rows is None else p[rows] / p[rows].sum()
+    d = _dense_distortion(costs) if rows is None else _dense_distortion(costs)[rows]
+    d_min = float(q @ d.min(axis=1))
+    below = product_rate_distortion(q, costs, d_min * (1 - 1e-6), rows=rows)
+    assert below.upper == below.lower == math.inf
+    above = product_rate_distortion(q, costs, d_min + 0.05, rows=rows)
+    assert math.isfinite(above.upper) and above.converged
+
+
 def test_product_rd_rejects_bad_input() -> None:
     p, costs, _ = gaussian_grid_2d(COV, 4)
     with pytest.raises(ValueError, match="`D`"):

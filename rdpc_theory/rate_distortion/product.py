@@ -697,7 +697,12 @@ def _min_cost(
     p: FloatArray, axis_costs: Sequence[FloatArray], rows: IntArray | None, cols: IntArray | None
 ) -> float:
     """Smallest achievable E d: each letter's nearest kept reproduction (no n x m matrix:
-    rows of d built one letter at a time in blocks)."""
+    rows of d built one letter at a time in blocks; with every grid cell kept, the sum of
+    the per-axis row minima, since d is separable)."""
+    if cols is None:
+        grids = np.meshgrid(*[c.min(axis=1) for c in axis_costs], indexing="ij")
+        nearest = np.sum(grids, axis=0).reshape(-1)
+        return float(p @ (nearest if rows is None else nearest[rows]))
     m_grids = np.meshgrid(*[np.arange(c.shape[1]) for c in axis_costs], indexing="ij")
     col_idx = [g.reshape(-1) if cols is None else g.reshape(-1)[cols] for g in m_grids]
     n_grids = np.meshgrid(*[np.arange(c.shape[0]) for c in axis_costs], indexing="ij")
