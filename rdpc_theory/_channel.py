@@ -46,12 +46,22 @@ FloatArray = NDArray[np.float64]
 PERCEPTIONS = ("tv", "kl")
 
 
+_BLOCK_ENTRIES = 1 << 18
+"""Entries of the n x m temporaries that row-blocked sums form at a time (2 MB)."""
+
+
 def mutual_information(p: FloatArray, Q: FloatArray) -> float:
     r""":math:`I(X;\hat X) = \sum_x p(x) \sum_{\hat x} Q \log(Q / r)` in nats (0 log 0 = 0)."""
     r = p @ Q
+    rows = np.empty(Q.shape[0])
+    # Row blocks of ~2 MB: one n x m temporary at n = m = 4,096 is 134 MB whose page
+    # faults cost more than the logarithms (0.28 CPU-s a call); each row's sum is the
+    # same either way.
+    block = max(1, _BLOCK_ENTRIES // max(Q.shape[1], 1))
     with np.errstate(divide="ignore", invalid="ignore"):
-        terms = rel_entr(Q, r[None, :])
-    return max(float(p @ terms.sum(axis=1)), 0.0)
+        for start in range(0, Q.shape[0], block):
+            rows[start : start + block] = rel_entr(Q[start : start + block], r).sum(axis=1)
+    return max(float(p @ rows), 0.0)
 
 
 def joint_label(p: FloatArray, Q: FloatArray, W: FloatArray) -> FloatArray:
@@ -135,7 +145,7 @@ def _tv_scales(
     the breakpoints p/s once (ascending for a, descending for b).  `order`: the sorting
     order of a nearby (s, p) (the previous Sinkhorn step): its breakpoints are then nearly
     sorted, and a stable (merge) sort of them in that order takes ~11 µs at 4,096 letters
-    against ~120 µs for sorting from scratch on a CPU without AVX-512.  Any permutation of
+    against ~120 µs for sorting from scratch (an AMD EPYC, numpy 2.4).  Any permutation of
     the right size is a valid hint; the result does not depend on it beyond rounding.
     """
     pos = s > 0
