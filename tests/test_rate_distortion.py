@@ -33,7 +33,7 @@ from rdpc_theory.rate_distortion import (
     solve_target,
     tv_barrier,
 )
-from rdpc_theory.rate_distortion.dual_bound import certified_gap, kernel_columns
+from rdpc_theory.rate_distortion.dual_bound import certified_gap, kernel_columns, kernel_rows
 from rdpc_theory.rate_distortion.kernel import slope_objective
 from rdpc_theory.threads import ENV_VAR, PARALLEL_MIN_ENTRIES, solver_thread_count, solver_threads
 
@@ -165,12 +165,14 @@ def test_repaired_dual_bound_holds_near_random_optima(seed):
         assert gap <= math.log(c.max())
 
 
-def test_kernel_columns_of_an_operator_match_the_matrix():
+def test_kernel_columns_and_rows_of_an_operator_match_the_matrix():
     rng = np.random.default_rng(1)
     K = rng.random((6, 5))
     idx = np.array([4, 1, 1])
     assert np.array_equal(kernel_columns(aslinearoperator(K), idx), K[:, idx])
     assert np.array_equal(kernel_columns(K, idx), K[:, idx])
+    assert np.array_equal(kernel_rows(aslinearoperator(K), idx), K[idx])
+    assert np.array_equal(kernel_rows(K, idx), K[idx])
 
 
 def test_slope_forbidden_pairs_get_no_mass():

@@ -12,6 +12,7 @@ import pytest
 from rdpc_theory import DiscreteSource
 from rdpc_theory.discrete.discretize import gaussian_grid_2d, product_grid_of
 from rdpc_theory.rate_distortion import product
+from rdpc_theory.rate_distortion.dual_bound import kernel_rows
 from rdpc_theory.rate_distortion.product import (
     KroneckerBasis,
     ProductKernel,
@@ -34,6 +35,7 @@ def test_product_kernel_matches_kron_on_subsets() -> None:
     assert np.allclose(K.hadamard(F) @ v, dense**2 @ v, rtol=1e-13, atol=0)
     idx = np.array([3, 0, 2])  # positions among the kept columns, any order
     assert np.array_equal(K.columns(idx), dense[:, idx])
+    assert np.array_equal(kernel_rows(K, np.array([4, 0, 2])), dense[[4, 0, 2]])
 
 
 def test_product_kernel_with_three_axes_matches_kron() -> None:

@@ -27,10 +27,15 @@ column grows), so M ≤ 1 up to rounding and the gap is about
 :math:`\sum_y (c(y) - 1) Z(x_y)/K(x_y, y)`: small where the violating columns lie where Z
 is small.  Same iterates as above: 2e-8 nats at the step where Blahut's read 6e-5.
 
+The repair runs in rounds of the 64 columns of largest :math:`K^T(tp/Z)` (with the current
+t, updated row by row: scaling a row down lowers every column it reaches, so later rounds
+see fewer violators), until the gap is at most the caller's target or no column violates.
 Whatever t is, the bound holds (M is computed, not assumed), so :func:`certified_gap`
-returns the smaller of the two.  Cost: one more product :math:`K^T v` and the violating
-columns of K (:func:`kernel_columns`), only where Blahut's gap is above the caller's
-target and below ``REPAIR_ZONE``.
+returns the smallest gap seen, Blahut's included.  Cost a round: 64 columns and at most 64
+rows of K (:func:`kernel_columns`, :func:`kernel_rows`), O((n + m) 64); only where Blahut's
+gap is above the caller's target and below ``REPAIR_ZONE``.  One round of all violating
+columns against the first c instead (512 at most) certified less per Newton step: a
+4,096-letter R(D) point at D = 0.3 took 12 steps and 0.76 CPU-s, against 9 and 0.55.
 """
 
 from __future__ import annotations
@@ -43,7 +48,14 @@ from numpy.typing import NDArray
 
 from .kernel import FloatArray
 
-__all__ = ["MAX_REPAIRED", "REPAIR_ZONE", "certified_gap", "kernel_columns"]
+__all__ = [
+    "REPAIR_BLOCK",
+    "REPAIR_ROUNDS",
+    "REPAIR_ZONE",
+    "certified_gap",
+    "kernel_columns",
+    "kernel_rows",
+]
 
 REPAIR_ZONE = 1e-2
 """Blahut gaps (nats) above this are not repaired: far from the optimum most columns
@@ -51,10 +63,11 @@ violate, and the repair is no better (64 x 64, β = 5: worse at 9e-4 nats, bette
 3e-3 nats down)."""
 _MIN_T = 0.5
 """Rows are scaled down at most to this; a column needing more is left to M."""
-MAX_REPAIRED = 512
-"""At most this many violating columns (the largest c) are repaired, the rest left to M: the
-columns of K they need cost n x 512 floats (16 MB at n = 4,096; the 64 x 64 endgame above
-has 260–410 violating columns)."""
+REPAIR_BLOCK = 64
+"""Violating columns repaired per round (the largest first): n x 64 floats of K's columns
+and the chosen rows of K."""
+REPAIR_ROUNDS = 8
+"""Rounds of repair at most (64 x 64 grid near β = 5: 260–410 violating columns)."""
 _TINY = 1e-300
 
 
@@ -72,30 +85,56 @@ def kernel_columns(K: FloatArray | Any, idx: NDArray[np.intp]) -> FloatArray:
     return np.asarray(K @ unit)
 
 
+def kernel_rows(K: FloatArray | Any, idx: NDArray[np.intp]) -> FloatArray:
+    """Rows `idx` of K as a (len(idx), m) array (see :func:`kernel_columns`)."""
+    if isinstance(K, np.ndarray):
+        out: FloatArray = np.take(K, idx, axis=0)
+        return out
+    return kernel_columns(K.T, idx).T
+
+
 def certified_gap(
     p: FloatArray, K: FloatArray | Any, Z: FloatArray, c: FloatArray, tol: float = 0.0
 ) -> float:
     r"""Certified gap :math:`f(r) - F` in nats at weights r, from :math:`Z = K r` and
     :math:`c = K^T(p/Z)`: the smaller of Blahut's :math:`\log \max c` and the repaired dual
     point's (module docstring).  The repair is tried only when Blahut's gap lies in
-    (`tol`, ``REPAIR_ZONE``], on the ``MAX_REPAIRED`` columns of largest c at most."""
+    (`tol`, ``REPAIR_ZONE``]; it takes the ``REPAIR_BLOCK`` columns of largest
+    :math:`K^T(t p/Z)` at a time, up to ``REPAIR_ROUNDS`` times, until its gap is at most
+    `tol` or no column violates."""
     blahut = math.log(max(float(c.max()), _TINY))
     if not tol < blahut <= REPAIR_ZONE:
         return blahut
-    cols = np.flatnonzero(c > 1.0)
-    if cols.size > MAX_REPAIRED:
-        cols = np.sort(cols[np.argpartition(c[cols], -MAX_REPAIRED)[-MAX_REPAIRED:]])
     lam = p / Z
-    W = kernel_columns(K, cols)
-    W *= lam[:, None]
-    best = W.max(axis=0)
-    # Each column's best rows (ties: all of them, harmless) by comparison: a column-wise
-    # argmax of a C-ordered array runs ~30x slower than this max (16 ms at 4,096 x 512).
-    rows, which = np.nonzero(W == best)
-    u = np.zeros(p.size)
-    # A row chosen by several columns takes the largest scaling any of them asks.
-    np.maximum.at(u, rows, (c[cols[which]] - 1.0) / np.maximum(best[which], _TINY))
-    u = np.minimum(u, 1.0 - _MIN_T)
-    M = float((K.T @ (lam * (1.0 - u))).max())
-    repaired = math.log(max(M, _TINY)) - float(p @ np.log1p(-u))
-    return min(blahut, repaired)
+    u = np.zeros(p.size)  # t = 1 - u
+    c_t = c.copy()  # K^T(λ t), kept up to date row by row
+    best_gap = blahut
+    for _ in range(REPAIR_ROUNDS):
+        cols = np.flatnonzero(c_t > 1.0)
+        if cols.size == 0:
+            break
+        if cols.size > REPAIR_BLOCK:
+            cols = cols[np.argpartition(c_t[cols], -REPAIR_BLOCK)[-REPAIR_BLOCK:]]
+        W = kernel_columns(K, cols)
+        W *= (lam * (1.0 - u))[:, None]
+        best = W.max(axis=0)
+        # Each column's best rows (ties: all of them, harmless) by comparison: a column-wise
+        # argmax of a C-ordered array runs ~30x slower than this max.
+        rows, which = np.nonzero(W == best)
+        step = np.zeros(p.size)
+        # A row chosen by several columns takes the largest scaling any of them asks.
+        np.maximum.at(
+            step, rows, (c_t[cols[which]] - 1.0) / np.maximum(best[which], _TINY) * (1.0 - u[rows])
+        )
+        step = np.minimum(step, (1.0 - _MIN_T) - u)  # u stays <= 1 - _MIN_T
+        moved = np.flatnonzero(step > 0)
+        if moved.size == 0:
+            break
+        u[moved] += step[moved]
+        # K^T(λ t) loses K^T(λ Δu): only the moved rows, |moved| x m work.
+        c_t -= (lam[moved] * step[moved]) @ kernel_rows(K, moved)
+        gap = math.log(max(float(c_t.max()), _TINY)) - float(p @ np.log1p(-u))
+        best_gap = min(best_gap, gap)
+        if gap <= tol:
+            break
+    return best_gap
