@@ -456,7 +456,6 @@ class DiscreteSource:
         self, out: Outcome, perception: str, ln_b: float, base: float, method: str
     ) -> RDPCResult:
         Q_sup = out.channel
-        Q = np.full(self.distortion.shape, np.nan)
         support = self.p_x > 0
         if np.all(np.isfinite(Q_sup)):
             if support.all():
@@ -473,6 +472,9 @@ class DiscreteSource:
             # two slopes' channels, rate_distortion.target); `rate` is the channel's own.
             own_rate = mutual_information(self.p_x, Q)
         else:
+            # Formed only here: a NaN channel filled on every call had cost 0.3 CPU-s of
+            # page faults per result at 4,096 letters.
+            Q = np.full(self.distortion.shape, np.nan)
             dist = perc = h = own_rate = math.nan
         upper = (
             float(min(out.upper, own_rate)) / ln_b
