@@ -173,6 +173,9 @@ def test_kernel_columns_and_rows_of_an_operator_match_the_matrix():
     assert np.array_equal(kernel_columns(K, idx), K[:, idx])
     assert np.array_equal(kernel_rows(aslinearoperator(K), idx), K[idx])
     assert np.array_equal(kernel_rows(K, idx), K[idx])
+    F = np.asfortranarray(K)  # strided for rows: indexed, not taken
+    assert np.array_equal(kernel_columns(F.T, idx[:2]), K.T[:, idx[:2]])
+    assert np.array_equal(kernel_rows(F, idx), K[idx])
 
 
 def test_slope_forbidden_pairs_get_no_mass():

@@ -25,7 +25,8 @@ row instead: every column y with c(y) > 1 picks the row x of largest
 then :math:`(K^T(tp/Z))(y) \le c(y) - w(x,y)(1 - t(x)) \le 1` for every such y (and no
 column grows), so M ≤ 1 up to rounding and the gap is about
 :math:`\sum_y (c(y) - 1) Z(x_y)/K(x_y, y)`: small where the violating columns lie where Z
-is small.  Same iterates as above: 2e-8 nats at the step where Blahut's read 6e-5.
+is small.  Same iterates as above, one pass over all violating columns: 2e-8 nats at the
+step where Blahut's read 6e-5.
 
 The repair runs in rounds of the 64 columns of largest :math:`K^T(tp/Z)` (with the current
 t, updated row by row: scaling a row down lowers every column it reaches, so later rounds
@@ -75,7 +76,9 @@ def kernel_columns(K: FloatArray | Any, idx: NDArray[np.intp]) -> FloatArray:
     """Columns `idx` of K as an (n, len(idx)) array: K a matrix, an operator with a
     ``columns`` method (:class:`.product.ProductKernel`), or any operator with ``K @ X``."""
     if isinstance(K, np.ndarray):
-        out: FloatArray = np.take(K, idx, axis=1)  # 2.5x faster than K[:, idx] at 4,096^2
+        # np.take is 2.5x faster than K[:, idx] on a C-ordered 4,096^2 array, but copies a
+        # strided one whole first.
+        out: FloatArray = np.take(K, idx, axis=1) if K.flags.c_contiguous else K[:, idx]
         return out
     if hasattr(K, "columns"):
         cols: FloatArray = K.columns(idx)
@@ -88,7 +91,7 @@ def kernel_columns(K: FloatArray | Any, idx: NDArray[np.intp]) -> FloatArray:
 def kernel_rows(K: FloatArray | Any, idx: NDArray[np.intp]) -> FloatArray:
     """Rows `idx` of K as a (len(idx), m) array (see :func:`kernel_columns`)."""
     if isinstance(K, np.ndarray):
-        out: FloatArray = np.take(K, idx, axis=0)
+        out: FloatArray = np.take(K, idx, axis=0) if K.flags.c_contiguous else K[idx]
         return out
     return kernel_columns(K.T, idx).T
 
