@@ -704,7 +704,7 @@ def _min_cost(
         nearest = np.sum(grids, axis=0).reshape(-1)
         return float(p @ (nearest if rows is None else nearest[rows]))
     m_grids = np.meshgrid(*[np.arange(c.shape[1]) for c in axis_costs], indexing="ij")
-    col_idx = [g.reshape(-1) if cols is None else g.reshape(-1)[cols] for g in m_grids]
+    col_idx = [g.reshape(-1)[cols] for g in m_grids]
     n_grids = np.meshgrid(*[np.arange(c.shape[0]) for c in axis_costs], indexing="ij")
     row_idx = [g.reshape(-1) if rows is None else g.reshape(-1)[rows] for g in n_grids]
     best = np.empty(p.size)
