@@ -77,7 +77,7 @@ from scipy.sparse.linalg import LinearOperator
 from .._channel import perception_value
 from ..threads import solver_threads
 from .interior_point import interior_point_solve, low_rank_solver
-from .kernel import FloatArray, gibbs_value
+from .kernel import FloatArray, gibbs_value_at
 from .perception import sinkhorn_scaling_solve
 from .slope import NO_CHANNEL, SlopeSolution, blahut_bounds, blahut_steps
 from .target import TargetSolution, solve_target
@@ -348,11 +348,16 @@ def _kernel(
     axis_costs: Sequence[FloatArray], beta: float, rows: IntArray | None, cols: IntArray | None
 ) -> tuple[ProductKernel, FloatArray]:
     """Row-stabilized product kernel of β d and the shift of each row (nats)."""
-    shifts = [c.min(axis=1) for c in axis_costs]
-    factors = [np.exp(-beta * (c - s[:, None])) for c, s in zip(axis_costs, shifts, strict=True)]
-    grids = np.meshgrid(*shifts, indexing="ij")
-    shift = beta * np.sum(grids, axis=0).reshape(-1)
-    return ProductKernel(factors, rows, cols), shift if rows is None else shift[rows]
+    factors = [np.exp(-beta * (c - c.min(axis=1)[:, None])) for c in axis_costs]
+    return ProductKernel(factors, rows, cols), beta * _row_minima(axis_costs, rows)
+
+
+def _row_minima(axis_costs: Sequence[FloatArray], rows: IntArray | None) -> FloatArray:
+    """Each kept source cell's distortion to its nearest cell of the full reproduction
+    grid: the sum of the per-axis row minima, since d is separable."""
+    grids = np.meshgrid(*[c.min(axis=1) for c in axis_costs], indexing="ij")
+    nearest: FloatArray = np.sum(grids, axis=0).reshape(-1)
+    return nearest if rows is None else nearest[rows]
 
 
 def _cost_of(
@@ -434,7 +439,7 @@ def _slope_solve(
     m = K.shape[1]
     r = np.full(m, 1.0 / m) if r0 is None else np.maximum(r0, 0.0) + 1e-12 / m
     r /= r.sum()
-    r, upper, lower, _, it = blahut_steps(p, K, base, r, ba_steps, tol)
+    r, upper, lower, Z, c, it = blahut_steps(p, K, base, r, ba_steps, tol)
     used_fine = False
     for rtol in (POLISH_RTOL,) if fine else (PAIR_RTOL, POLISH_RTOL):
         if upper - lower <= tol or m <= 1 or it >= max_iter:
@@ -456,15 +461,15 @@ def _slope_solve(
             res = interior_point_solve(p, K @ np.eye(m), r, tol, max_iter - it, centered=True)
             used_fine = True
         it += res.n_iter
-        up_new, low_new, _ = blahut_bounds(p, K, base, res.r)
+        up_new, low_new, Z_new, c_new = blahut_bounds(p, K, base, res.r)
         if up_new - low_new < upper - lower:
-            r, upper, lower = res.r, up_new, low_new
+            r, upper, lower, Z, c = res.r, up_new, low_new, Z_new, c_new
         if used_fine:
             break
     # Blahut's upper bound -sum p log Z is I + beta E d of the Gibbs channel only at a
     # fixed point; the exact value of the channel (module kernel's gibbs_value) is below.
     cost = _cost_of(p, K, axis_costs, r)
-    value = gibbs_value(p, K, base, r)  # an operator acts as K
+    value = gibbs_value_at(p, base, r, Z, c)
     sol = SlopeSolution(NO_CHANNEL, value, min(lower, value), r, None, it, True, None, cost)
     return sol, used_fine
 
@@ -697,12 +702,10 @@ def _min_cost(
     p: FloatArray, axis_costs: Sequence[FloatArray], rows: IntArray | None, cols: IntArray | None
 ) -> float:
     """Smallest achievable E d: each letter's nearest kept reproduction (no n x m matrix:
-    rows of d built one letter at a time in blocks; with every grid cell kept, the sum of
-    the per-axis row minima, since d is separable)."""
+    rows of d built one letter at a time in blocks; with every grid cell kept,
+    :func:`_row_minima`)."""
     if cols is None:
-        grids = np.meshgrid(*[c.min(axis=1) for c in axis_costs], indexing="ij")
-        nearest = np.sum(grids, axis=0).reshape(-1)
-        return float(p @ (nearest if rows is None else nearest[rows]))
+        return float(p @ _row_minima(axis_costs, rows))
     m_grids = np.meshgrid(*[np.arange(c.shape[1]) for c in axis_costs], indexing="ij")
     col_idx = [g.reshape(-1)[cols] for g in m_grids]
     n_grids = np.meshgrid(*[np.arange(c.shape[0]) for c in axis_costs], indexing="ij")

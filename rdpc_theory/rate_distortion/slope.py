@@ -37,7 +37,7 @@ import numpy as np
 from ..threads import solver_threads
 from .dual_bound import certified_gap
 from .interior_point import LOW_RANK_MIN_COLUMNS, interior_point_solve, range_basis
-from .kernel import FloatArray, gibbs_channel, gibbs_kernel, gibbs_value
+from .kernel import FloatArray, gibbs_channel, gibbs_kernel, gibbs_value_at
 
 __all__ = ["SlopeSolution", "slope_solve", "blahut_bounds", "blahut_steps", "SLOPE_METHODS"]
 
@@ -92,31 +92,31 @@ class SlopeSolution:
 
 def blahut_bounds(
     p: FloatArray, K: Any, base: float, r: FloatArray, tol: float = 0.0
-) -> tuple[float, float, FloatArray]:
-    """(upper, lower, c) of the module docstring at weights r, for the row-stabilized K
+) -> tuple[float, float, FloatArray, FloatArray]:
+    """(upper, lower, Z, c) of the module docstring at weights r, for the row-stabilized K
     whose row minima sum (weighted by p) to `base`; `lower` from the better of Blahut's
     dual point and its repair (:func:`.dual_bound.certified_gap`, tried where Blahut's gap
-    exceeds `tol`)."""
+    exceeds `tol`).  Z and c are the two products, for :func:`.kernel.gibbs_value_at`."""
     Z = K @ r
     c = K.T @ (p / Z)
     upper = base - float(p @ np.log(Z))
-    return upper, upper - certified_gap(p, K, Z, c, tol), c
+    return upper, upper - certified_gap(p, K, Z, c, tol), Z, c
 
 
 def blahut_steps(
     p: FloatArray, K: Any, base: float, r: FloatArray, steps: int, tol: float
-) -> tuple[FloatArray, float, float, FloatArray, int]:
+) -> tuple[FloatArray, float, float, FloatArray, FloatArray, int]:
     r"""At most `steps` Blahut–Arimoto steps :math:`r \leftarrow r \odot c` from r (K a
     matrix or an operator with ``K @ v``, ``K.T @ y``), stopping at gap <= `tol`:
-    ``(r, upper, lower, c, steps taken)``."""
-    upper, lower, c = blahut_bounds(p, K, base, r, tol)
+    ``(r, upper, lower, Z, c, steps taken)``, Z and c at the returned r."""
+    upper, lower, Z, c = blahut_bounds(p, K, base, r, tol)
     it = 0
     while it < steps and upper - lower > tol:
         it += 1
         r = r * c
         r /= r.sum()
-        upper, lower, c = blahut_bounds(p, K, base, r, tol)
-    return r, upper, lower, c, it
+        upper, lower, Z, c = blahut_bounds(p, K, base, r, tol)
+    return r, upper, lower, Z, c, it
 
 
 def slope_solve(
@@ -187,7 +187,7 @@ def _slope_solve(
     r = np.where(usable, r, 0.0)
     r /= r.sum()
     steps = max_iter if method == "ba" else ba_steps
-    r, upper, lower, _, it = blahut_steps(p, K, base, r, steps, tol)
+    r, upper, lower, Z, c, it = blahut_steps(p, K, base, r, steps, tol)
     used_basis = None
     if method == "ipm" and upper - lower > tol and m > 1:
         idx = np.flatnonzero(usable)
@@ -200,10 +200,10 @@ def _slope_solve(
         it += res.n_iter
         r_new = np.zeros(m)
         r_new[idx] = res.r
-        up_new, low_new, _ = blahut_bounds(p, K, base, r_new)
+        up_new, low_new, Z_new, c_new = blahut_bounds(p, K, base, r_new)
         if up_new - low_new < upper - lower:
-            r, upper, lower = r_new, up_new, low_new
+            r, upper, lower, Z, c = r_new, up_new, low_new, Z_new, c_new
         used_basis = None if lr is None else lr.U
-    value = gibbs_value(p, K, base, r)
+    value = gibbs_value_at(p, base, r, Z, c)
     Q, _ = gibbs_channel(K, r, overwrite=True)
     return SlopeSolution(Q, value, min(lower, value), r, None, it, True, used_basis)
