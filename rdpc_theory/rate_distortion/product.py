@@ -79,7 +79,7 @@ from ..threads import solver_threads
 from .interior_point import interior_point_solve, low_rank_solver
 from .kernel import FloatArray, gibbs_value_at
 from .perception import sinkhorn_scaling_solve
-from .slope import NO_CHANNEL, SlopeSolution, blahut_bounds, blahut_steps
+from .slope import NO_CHANNEL, SlopeSolution, blahut_steps, blahut_upper
 from .target import TargetSolution, solve_target
 
 __all__ = [
@@ -461,9 +461,10 @@ def _slope_solve(
             res = interior_point_solve(p, K @ np.eye(m), r, tol, max_iter - it, centered=True)
             used_fine = True
         it += res.n_iter
-        up_new, low_new, Z_new, c_new = blahut_bounds(p, K, base, res.r)
-        if up_new - low_new < upper - lower:
-            r, upper, lower, Z, c = res.r, up_new, low_new, Z_new, c_new
+        if res.gap < upper - lower:
+            r, Z, c = res.r, res.Z, res.c
+            upper = blahut_upper(p, base, Z)
+            lower = upper - res.gap
         if used_fine:
             break
     # Blahut's upper bound -sum p log Z is I + beta E d of the Gibbs channel only at a

@@ -39,7 +39,14 @@ from .dual_bound import certified_gap
 from .interior_point import LOW_RANK_MIN_COLUMNS, interior_point_solve, range_basis
 from .kernel import FloatArray, gibbs_channel, gibbs_kernel, gibbs_value_at
 
-__all__ = ["SlopeSolution", "slope_solve", "blahut_bounds", "blahut_steps", "SLOPE_METHODS"]
+__all__ = [
+    "SlopeSolution",
+    "slope_solve",
+    "blahut_bounds",
+    "blahut_steps",
+    "blahut_upper",
+    "SLOPE_METHODS",
+]
 
 SLOPE_METHODS = ("ipm", "ba")
 NO_CHANNEL = np.empty((0, 0))
@@ -99,8 +106,13 @@ def blahut_bounds(
     exceeds `tol`).  Z and c are the two products, for :func:`.kernel.gibbs_value_at`."""
     Z = K @ r
     c = K.T @ (p / Z)
-    upper = base - float(p @ np.log(Z))
+    upper = blahut_upper(p, base, Z)
     return upper, upper - certified_gap(p, K, Z, c, tol), Z, c
+
+
+def blahut_upper(p: FloatArray, base: float, Z: FloatArray) -> float:
+    r"""Blahut's upper bound :math:`base - \sum p \log Z` from ``Z = K @ r`` (nats)."""
+    return base - float(p @ np.log(Z))
 
 
 def blahut_steps(
@@ -198,11 +210,12 @@ def _slope_solve(
             lr = range_basis(Ku, basis if same_rows else None)
         res = interior_point_solve(p, Ku, r[idx], tol, max_iter, lr)
         it += res.n_iter
-        r_new = np.zeros(m)
-        r_new[idx] = res.r
-        up_new, low_new, Z_new, c_new = blahut_bounds(p, K, base, r_new)
-        if up_new - low_new < upper - lower:
-            r, upper, lower, Z, c = r_new, up_new, low_new, Z_new, c_new
+        if res.gap < upper - lower:
+            # Unusable columns of K are zero: K r = Ku r[idx], and their c is 0.
+            r, c = np.zeros(m), np.zeros(m)
+            r[idx], c[idx], Z = res.r, res.c, res.Z
+            upper = blahut_upper(p, base, Z)
+            lower = upper - res.gap
         used_basis = None if lr is None else lr.U
     value = gibbs_value_at(p, base, r, Z, c)
     Q, _ = gibbs_channel(K, r, overwrite=True)
