@@ -54,6 +54,10 @@ class Outcome:
     n_iter: int
     converged: bool
     message: str
+    upper_is_rate: bool = False
+    """`upper` is the rate of `channel` itself (the solver's own exact value of it), so
+    the result need not recompute I(X; X̂): one pass of logarithms over an n x m array,
+    0.1–0.3 CPU-s at 4,096 letters."""
 
 
 def infeasible(shape: tuple[int, int], message: str) -> Outcome:
@@ -315,6 +319,7 @@ class Problem:
             sol.n_iter,
             sol.converged,
             sol.message if D >= d_max else f"R(D): {sol.message}",
+            sol.upper_is_objective,
         )
         if P is None:
             return out
@@ -327,6 +332,7 @@ class Problem:
                 sol.n_iter,
                 sol.converged,
                 "R(D, P) = R(D): the perception bound is slack (certified)",
+                sol.upper_is_objective,
             )
         zero_p, d_max_p = self.zero_rate(P)
         if D >= d_max_p:
@@ -363,6 +369,7 @@ class Problem:
             tsol.n_iter + sol.n_iter,
             tsol.converged,
             f"R(D, P): {tsol.message}",
+            tsol.upper_is_objective,
         )
 
     def _rd_cvxpy(self, D: float, P: float | None) -> Outcome:

@@ -71,6 +71,10 @@ class TargetSolution:
     elasticity : float
         :math:`d\log(E c - b_{min}) / d\log\beta` estimated from the two slopes nearest
         b (NaN when unavailable): the `elasticity0` of a neighbour's search.
+    upper_is_objective : bool
+        `upper` is the objective of `channel` itself (to rounding): a slope's Gibbs
+        channel (value − β E c, exact for it) or a mixture whose objective was evaluated;
+        False where `upper` is a chord above the mixture's objective.
     """
 
     channel: FloatArray
@@ -84,6 +88,7 @@ class TargetSolution:
     n_slopes: int = 0
     slope_solution: SlopeSolution | None = field(default=None, repr=False)
     elasticity: float = math.nan
+    upper_is_objective: bool = False
 
     @property
     def gap(self) -> float:
@@ -394,6 +399,7 @@ def _solve_target(
         len(search.points),
         ref,
         elasticity,
+        best is not None and search.best_mix is None,
     )
 
 
