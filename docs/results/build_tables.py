@@ -190,21 +190,24 @@ def _discrete_large(section: str) -> tuple[dict[str, Any], str]:
 
 
 def discrete_large_sizes() -> Table:
-    """R(D) at two distortions per alphabet size n, one row per n (the pairs are "D1 / D2")."""
+    """R(D) at several distortions per alphabet size n, one row per n ("D1 / D2 / ...")."""
     d, caption = _discrete_large("sizes")
     lines = [
-        "| n | D | CPU (s) | slope problems | BA + Newton steps | matrix–vector pair (ms) "
-        "| CPU / (pair × steps) | peak memory (MB) |",
-        "|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| n | D | CPU (s) | slope problems | BA + Newton steps | Newton rank "
+        "| matrix–vector pair (ms) | CPU / (pair × steps) | peak memory (MB) |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     rows = d["sizes"]["rows"]
     for n in sorted({r["n"] for r in rows}):
         rr = [r for r in rows if r["n"] == n]
         (pair_ms,) = {_sig2(1e3 * r["matvec_pair_s"]) for r in rr}  # one timing per n
+        # The largest range-basis rank of the point's slopes; "–" where no slope used one
+        # (a dense Newton matrix: rank above a third of n, or n small; or BA sufficed).
+        ranks = [str(max(r["ranks"])) if r.get("ranks") else "–" for r in rr]
         lines.append(
             f"| {n:,} | {_col(rr, 'D', 'g')} "
             f"| {_pair([_sig2(r['cpu_s']) for r in rr])} | {_col(rr, 'slopes')} "
-            f"| {_col(rr, 'iterations')} | {pair_ms} "
+            f"| {_col(rr, 'iterations')} | {_pair(ranks)} | {pair_ms} "
             f"| {_pair([_sig2(r['floor_ratio']) for r in rr])} "
             f"| {_col(rr, 'peak_mb', '.0f')} |"
         )
