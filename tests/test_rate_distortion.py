@@ -326,6 +326,26 @@ def test_range_basis_captures_a_smooth_kernel():
     assert np.allclose(basis.U.T @ basis.U, np.eye(basis.rank), atol=1e-12)
 
 
+def test_range_basis_extends_a_neighbours_basis():
+    # A warm start passes the basis of a nearby kernel; any basis of that span will do
+    # (here mixed by a random invertible matrix, so not orthonormal).
+    src = gaussian(400)
+    rng = np.random.default_rng(1)
+    near = range_basis(gibbs_kernel(src.distortion / 0.7)[0])
+    assert near is not None
+    mixed = near.U @ (np.eye(near.rank) + 0.3 * rng.standard_normal((near.rank, near.rank)))
+    K, _ = gibbs_kernel(src.distortion / 0.6)
+    basis = range_basis(K, mixed)
+    assert basis is not None
+    err = np.linalg.norm(K - basis.U @ basis.B, 2)
+    assert err <= 1e-11 * np.linalg.norm(K, 2)
+    assert np.allclose(basis.U.T @ basis.U, np.eye(basis.rank), atol=1e-12)
+    # Directions of the neighbour's basis that this kernel does not need are dropped:
+    # the rank is that of K's singular values above the cut-off, up to a few.
+    sv = np.linalg.svd(K, compute_uv=False)
+    assert abs(basis.rank - int(np.count_nonzero(sv > 1e-13 * sv[0]))) <= 3
+
+
 def test_range_basis_declines_a_full_rank_kernel():
     rng = np.random.default_rng(0)
     assert range_basis(rng.random((300, 300))) is None

@@ -109,7 +109,7 @@ def range_basis(
     """Adaptive randomized range finder for K (Halko et al. Alg. 4.2, in blocks).
 
     Sketches :math:`K\\Omega` with Gaussian Ω in blocks of at least 32 columns growing by half
-    (after the orthonormal basis `previous` of a nearby kernel, when given) until at least
+    (after the basis `previous` of a nearby kernel, when given) until at least
     16 sampled directions are redundant: singular values below ``RANK_RTOL`` times the
     largest.  Returns ``None`` when the rank is not small (> m / 3): then the dense Newton
     system is cheaper.
@@ -123,7 +123,7 @@ def range_basis(
     if previous is None:
         Q, R = np.empty((n, 0)), np.empty((0, 0))
     else:
-        Q, R = previous, np.eye(previous.shape[1])
+        Q, R = np.linalg.qr(previous)  # orthonormal already when it comes from a solve
     while True:
         width = Q.shape[1]
         # A first block of 64 (32 after a `previous` basis), then growing by half the width
