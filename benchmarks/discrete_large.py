@@ -15,8 +15,10 @@ Sections (``--only`` picks some):
     with :func:`~rdpc_theory.rate_distortion.slope_solve`) and end to end
     (``DiscreteSource.solve``).  The matrix–vector floor is the time of one pair
     ``K @ r``, ``K.T @ y`` (what one BA or Newton step must do) measured in the same run;
-    ``floor_ratio`` = CPU time / (floor x iterations).  ``peak_mb`` is the tracemalloc
-    peak of the solver call (numpy arrays included), on top of the distortion matrix.
+    ``floor_ratio`` = CPU time / (floor x iterations).  CPU times are the median of
+    ``--repeat`` runs, each on a fresh source (all kept: ``cpu_runs_s``,
+    ``end_to_end_runs_s``).  ``peak_mb`` is the tracemalloc peak of one more solver call
+    (numpy arrays included), on top of the distortion matrix.
 ``plain``
     One slope problem (β = 1/(2·0.3) nats per unit distortion) by plain Blahut–Arimoto
     (capped at ``--ba-seconds`` of CPU) and by BA + interior point, same n, same run:
@@ -28,8 +30,9 @@ Sections (``--only`` picks some):
     slope and elasticity), at the solver level.
 ``perception``
     R(D, P) at D = 0.3 (TV P = 0.02 and 0.005; KL P = 0.005 nats) and D = 0.05 (TV P =
-    0.02) to a certified gap of 1e-6 bits, end to end (``DiscreteSource.solve``: the R(D)
-    point, then the slopes of the perception problem; TV by the barrier method of
+    0.02) to a certified gap of 1e-6 bits (median CPU of ``--repeat`` runs), end to end
+    (``DiscreteSource.solve``: the R(D) point, then the slopes of the perception problem;
+    TV by the barrier method of
     rdpc_theory.rate_distortion.tv_barrier, KL by generalized Sinkhorn), with the
     matrix–vector floor of ``sizes``; and one TV slope problem (β = 1/0.6) by the barrier
     method and by generalized Sinkhorn, same run, up to n = 1,024.
@@ -183,7 +186,8 @@ def solve_rd(
     return sol, counter
 
 
-def bench_sizes(sizes: list[int]) -> dict[str, Any]:
+def bench_sizes(sizes: list[int], repeat: int) -> dict[str, Any]:
+    import numpy as np
     from tqdm import tqdm
 
     rows = []
@@ -191,23 +195,31 @@ def bench_sizes(sizes: list[int]) -> dict[str, Any]:
     for n in tqdm(sizes, desc="sizes", leave=False):
         floor = matvec_floor(n)
         for D in (0.3, 0.05, 0.01):
+            # Peak memory from one traced run; times from `repeat` untraced runs, each on a
+            # fresh source (the machine is shared: the median is reported, all are kept).
             src = source(n)
             tracemalloc.start()
-            t0 = time.process_time()
-            sol, counter = solve_rd(src, D)
-            cpu = time.process_time() - t0
+            solve_rd(src, D)
             peak = tracemalloc.get_traced_memory()[1] / 1e6
             tracemalloc.stop()
-            del sol
-            src = source(n)
-            t0 = time.process_time()
-            res = src.solve(D=D, tol=TOL_BITS)
-            cpu_e2e = time.process_time() - t0
+            runs, e2e_runs = [], []
+            for _ in range(repeat):
+                src = source(n)
+                t0 = time.process_time()
+                sol, counter = solve_rd(src, D)
+                runs.append(time.process_time() - t0)
+                del sol
+                src = source(n)
+                t0 = time.process_time()
+                res = src.solve(D=D, tol=TOL_BITS)
+                e2e_runs.append(time.process_time() - t0)
+            cpu = float(np.median(runs))
             rows.append(
                 dict(
                     n=n,
                     D=D,
                     cpu_s=cpu,
+                    cpu_runs_s=runs,
                     slopes=counter.slopes,
                     iterations=counter.iterations,
                     ranks=counter.ranks,
@@ -215,13 +227,14 @@ def bench_sizes(sizes: list[int]) -> dict[str, Any]:
                     floor_ratio=cpu / (floor * counter.iterations),
                     peak_mb=peak,
                     distortion_matrix_mb=n * n * 8 / 1e6,
-                    end_to_end_cpu_s=cpu_e2e,
+                    end_to_end_cpu_s=float(np.median(e2e_runs)),
+                    end_to_end_runs_s=e2e_runs,
                     rate_bits=res.rate,
                     gap_bits=res.gap,
                     converged=res.converged,
                 )
             )
-    return dict(rows=rows, load_before=before, load_after=load())
+    return dict(rows=rows, repeat=repeat, load_before=before, load_after=load())
 
 
 def bench_plain(sizes: list[int], ba_seconds: float) -> dict[str, Any]:
@@ -327,8 +340,10 @@ def bench_curve(n: int, n_points: int) -> dict[str, Any]:
     )
 
 
-def bench_perception(sizes: list[int], compare_sizes: list[int]) -> dict[str, Any]:
-    """R(D, P) end to end, and one TV slope problem by barrier and by generalized Sinkhorn."""
+def bench_perception(sizes: list[int], compare_sizes: list[int], repeat: int) -> dict[str, Any]:
+    """R(D, P) end to end (median CPU of `repeat` runs), and one TV slope problem by barrier
+    and by generalized Sinkhorn."""
+    import numpy as np
     from tqdm import tqdm
 
     from rdpc_theory.rate_distortion import combined_cost, perception_slope_solve
@@ -340,9 +355,12 @@ def bench_perception(sizes: list[int], compare_sizes: list[int]) -> dict[str, An
         floor = matvec_floor(n)
         for kind, P, D in (("tv", 0.02, 0.3), ("tv", 0.005, 0.3), ("tv", 0.02, 0.05),
                            ("kl", 0.005, 0.3)):  # fmt: skip
-            t0 = time.process_time()
-            res = src.solve(D=D, P=P, perception=kind, tol=TOL_BITS)
-            cpu = time.process_time() - t0
+            runs = []
+            for _ in range(repeat):
+                t0 = time.process_time()
+                res = src.solve(D=D, P=P, perception=kind, tol=TOL_BITS)
+                runs.append(time.process_time() - t0)
+            cpu = float(np.median(runs))
             rows.append(
                 dict(
                     n=n,
@@ -350,6 +368,7 @@ def bench_perception(sizes: list[int], compare_sizes: list[int]) -> dict[str, An
                     P=P,
                     D=D,
                     cpu_s=cpu,
+                    cpu_runs_s=runs,
                     iterations=int(res.n_iter),
                     matvec_pair_s=floor,
                     floor_ratio=cpu / (floor * max(int(res.n_iter), 1)),
@@ -729,7 +748,10 @@ def main(argv: list[str] | None = None) -> int:
         }
         write_json(args.out, result)
     if "sizes" in args.only:
-        result["sizes"] = {**bench_sizes(args.sizes), "command": result["command"]}
+        result["sizes"] = {
+            **bench_sizes(args.sizes, args.repeat),
+            "command": result["command"],
+        }
         write_json(args.out, result)
     if "plain" in args.only:
         result["plain"] = {
@@ -746,7 +768,9 @@ def main(argv: list[str] | None = None) -> int:
     if "perception" in args.only:
         result["perception"] = {
             **bench_perception(
-                args.perception_sizes, [n for n in args.perception_sizes if n <= 1024]
+                args.perception_sizes,
+                [n for n in args.perception_sizes if n <= 1024],
+                args.repeat,
             ),
             "command": result["command"],
         }
