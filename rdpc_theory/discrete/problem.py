@@ -369,7 +369,8 @@ class Problem:
             tsol.n_iter + sol.n_iter,
             tsol.converged,
             f"R(D, P): {tsol.message}",
-            tsol.upper_is_objective,
+            # Not upper_is_objective: a TV slope's channel may be post-processed into the
+            # ball (tv_barrier's tv_repair), which lowers its rate below the slope's value.
         )
 
     def _rd_cvxpy(self, D: float, P: float | None) -> Outcome:

@@ -62,7 +62,9 @@ class SlopeSolution:
     channel : ndarray (n, m)
         The Gibbs channel of `reference`.
     value : float
-        Its objective :math:`I + E_Q w`: an upper bound on the minimum when `feasible`.
+        Its objective :math:`I + E_Q w` (exact for a Gibbs channel; an upper bound on it
+        for a channel post-processed into a TV ball, :mod:`.tv_barrier`): an upper bound
+        on the minimum when `feasible`.
     lower : float
         Certified lower bound on the minimum.
     reference : ndarray (m,)

@@ -72,9 +72,10 @@ class TargetSolution:
         :math:`d\log(E c - b_{min}) / d\log\beta` estimated from the two slopes nearest
         b (NaN when unavailable): the `elasticity0` of a neighbour's search.
     upper_is_objective : bool
-        `upper` is the objective of `channel` itself (to rounding): a slope's Gibbs
-        channel (value − β E c, exact for it) or a mixture whose objective was evaluated;
-        False where `upper` is a chord above the mixture's objective.
+        `upper` is value − β E c of one slope's channel or the evaluated objective of a
+        mixture, not a chord above a mixture's objective: then it is the objective of
+        `channel` itself (to rounding) wherever the slope solver's value is exact, as for
+        Gibbs channels (:attr:`.slope.SlopeSolution.value`).
     """
 
     channel: FloatArray
