@@ -326,10 +326,10 @@ def _rate_bits(p: np.ndarray, Q: np.ndarray) -> float:
      (96, 0.3, 0.02, "tv"), (96, 0.3, 0.005, "kl"), (96, 0.05, 0.02, "tv")],
 )  # fmt: skip
 def test_rate_is_the_returned_channels_own(n, D, P, kind):
-    # A single slope's rate comes from the solver's own products (value - β E d), not
-    # from I(X; X̂) of the channel: both must agree.  (Checked by mutation: a 1e-9
-    # relative error in that path fails n = 1,024 at D = 0.5, 0.7 and the two n = 96
-    # R(D, P) points at D = 0.3; the others return a chord's mixture.)
+    # A single R(D) slope's rate comes from the solver's own products (value - β E d),
+    # not from I(X; X̂) of the channel: both must agree.  (Checked by mutation: a 1e-9
+    # relative error in that path fails n = 1,024 at D = 0.5, 0.7; the others return a
+    # chord's mixture or an R(D, P) channel, whose rate is recomputed.)
     src = DiscreteSource.from_gaussian(1.0, 0.5, 0.6, n=n, n_s=4)
     res = src.solve(D=D, P=P, perception=kind)
     assert res.converged
