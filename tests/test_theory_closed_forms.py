@@ -249,11 +249,34 @@ def closed_form(pt: Point) -> float:
     return float(value)
 
 
-def _assert_agree(lib: float, ref: float) -> None:
+def _assert_agree(lib: float, ref: float, slack: float = 0.0) -> None:
     if math.isinf(ref):
         assert math.isinf(lib) and lib > 0, f"closed form {lib!r}, brute force inf"
     else:
-        assert abs(lib - ref) <= TOL, f"closed form {lib!r}, brute force {ref!r}"
+        assert abs(lib - ref) <= TOL + slack, f"closed form {lib!r}, brute force {ref!r}"
+
+
+def _rounding_slack(pt: Point, res: BruteForceResult) -> float:
+    r"""What float64 alone may put between two correct Gaussian answers when C binds (bits
+    or `base` units).
+
+    With :math:`h(S|\hat X) = \tfrac12 \log(2\pi e\, v)` at the bound, the rate is
+    :math:`-\tfrac12 \log u` with :math:`\theta^2 u / \sigma_X^2 = v_C - \mathrm{Var}(S|X)`,
+    :math:`v_C = b^{2C} / (2\pi e)`.  Var(S|X) = σ_S² − θ²/σ_X² carries a rounding error of
+    a few ulps of σ_S², which moves the rate by :math:`1 / (2 \ln b\,(v_C - \mathrm{Var}(S|X)))`
+    per unit: large where C is just above h(S|X) (the dense sweep's random points at
+    C = -8 .. -16 bits differed by 2e-8 .. 1e-6 bits, each within this bound).
+    """
+    if len(pt.source) != 3 or not math.isfinite(pt.C) or not math.isfinite(res.rate):
+        return 0.0
+    if abs(res.conditional_entropy - pt.C) > 1e-9 * max(1.0, abs(pt.C)):
+        return 0.0  # C does not bind
+    var_x, var_s, cov = pt.source
+    v_c = pt.base ** (2.0 * pt.C) / (2.0 * math.pi * math.e)
+    margin = v_c - (var_s - cov * cov / var_x)
+    if margin <= 0.0:
+        return 0.0
+    return 4.0 * np.finfo(float).eps * var_s / (2.0 * math.log(pt.base) * margin)
 
 
 @pytest.mark.parametrize("pt", BINARY_POINTS, ids=Point.id)
@@ -263,7 +286,7 @@ def test_binary_closed_form_matches_brute_force(pt: Point) -> None:
 
 @pytest.mark.parametrize("pt", GAUSSIAN_POINTS, ids=Point.id)
 def test_gaussian_closed_form_matches_brute_force(pt: Point) -> None:
-    _assert_agree(closed_form(pt), brute(pt).rate)
+    _assert_agree(closed_form(pt), brute(pt).rate, _rounding_slack(pt, brute(pt)))
 
 
 def _check_region(pt: Point) -> None:
@@ -433,4 +456,4 @@ def test_binary_dense_sweep(pt: Point) -> None:
 @pytest.mark.slow
 @pytest.mark.parametrize("pt", _only_used(_random_gaussian_points(20251, 600)), ids=Point.id)
 def test_gaussian_dense_sweep(pt: Point) -> None:
-    _assert_agree(closed_form(pt), brute(pt).rate)
+    _assert_agree(closed_form(pt), brute(pt).rate, _rounding_slack(pt, brute(pt)))
