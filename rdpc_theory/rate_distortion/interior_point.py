@@ -109,10 +109,10 @@ def range_basis(
     """Adaptive randomized range finder for K (Halko et al. Alg. 4.2, in blocks).
 
     Sketches :math:`K\\Omega` with Gaussian Ω in blocks of at least 32 columns growing by half
-    (after the basis `previous` of a nearby kernel, when given) until at least
-    16 sampled directions are redundant: singular values below ``RANK_RTOL`` times the
-    largest.  Returns ``None`` when the rank is not small (> m / 3): then the dense Newton
-    system is cheaper.
+    (after the basis `previous` of a nearby kernel, when given) until at least 16 sampled
+    directions are redundant: singular values below ``RANK_RTOL`` times the largest.
+    Returns ``None`` when the rank is not small (> m / 3): then the dense Newton system is
+    cheaper.
     """
     n, m = K.shape
     rng = np.random.default_rng(seed)  # fixed seed: the same kernel gives the same basis
