@@ -32,10 +32,9 @@ Sections (``--only`` picks some):
     R(D, P) at D = 0.3 (TV P = 0.02 and 0.005; KL P = 0.005 nats) and D = 0.05 (TV P =
     0.02) to a certified gap of 1e-6 bits (median CPU of ``--repeat`` runs), end to end
     (``DiscreteSource.solve``: the R(D) point, then the slopes of the perception problem;
-    TV by the barrier method of
-    rdpc_theory.rate_distortion.tv_barrier, KL by generalized Sinkhorn), with the
-    matrix–vector floor of ``sizes``; and one TV slope problem (β = 1/0.6) by the barrier
-    method and by generalized Sinkhorn, same run, up to n = 1,024.
+    TV by the barrier method of rdpc_theory.rate_distortion.tv_barrier, KL by generalized
+    Sinkhorn), with the matrix–vector floor of ``sizes``; and one TV slope problem (β =
+    1/0.6) by the barrier method and by generalized Sinkhorn, same run, up to n = 1,024.
 ``grid2d``
     R(D) of 2-D sources on product grids with squared error (a separable distortion) by
     :func:`rdpc_theory.rate_distortion.product.product_rate_distortion`, which never forms
@@ -77,6 +76,7 @@ import subprocess
 import sys
 import time
 import tracemalloc
+from functools import partial
 from typing import Any
 
 LN2 = math.log(2.0)
@@ -126,6 +126,22 @@ def matvec_floor(n: int, repeat: int = 20) -> float:
         K.T @ y
         times.append(time.process_time() - t0)
     return float(np.median(times))
+
+
+def cpu_runs(call: Any, repeat: int, setup: Any = None) -> tuple[float, list[float], Any]:
+    """(median, all runs, last output) of `repeat` timed calls, CPU seconds; ``setup()``
+    (untimed) builds each call's argument when given (a fresh source).  Each output is
+    dropped before the next call (an n x n channel is 134 MB at n = 4,096)."""
+    import numpy as np
+
+    runs, out = [], None
+    for _ in range(repeat):
+        out = None
+        args = () if setup is None else (setup(),)
+        t0 = time.process_time()
+        out = call(*args)
+        runs.append(time.process_time() - t0)
+    return float(np.median(runs)), runs, out
 
 
 class Counter:
@@ -187,7 +203,6 @@ def solve_rd(
 
 
 def bench_sizes(sizes: list[int], repeat: int) -> dict[str, Any]:
-    import numpy as np
     from tqdm import tqdm
 
     rows = []
@@ -202,18 +217,12 @@ def bench_sizes(sizes: list[int], repeat: int) -> dict[str, Any]:
             solve_rd(src, D)
             peak = tracemalloc.get_traced_memory()[1] / 1e6
             tracemalloc.stop()
-            runs, e2e_runs = [], []
-            for _ in range(repeat):
-                src = source(n)
-                t0 = time.process_time()
-                sol, counter = solve_rd(src, D)
-                runs.append(time.process_time() - t0)
-                del sol
-                src = source(n)
-                t0 = time.process_time()
-                res = src.solve(D=D, tol=TOL_BITS)
-                e2e_runs.append(time.process_time() - t0)
-            cpu = float(np.median(runs))
+            cpu, runs, last = cpu_runs(partial(solve_rd, D=D), repeat, partial(source, n))
+            counter = last[1]
+            del last  # the solution's channel
+            cpu_e2e, e2e_runs, res = cpu_runs(
+                lambda s, D=D: s.solve(D=D, tol=TOL_BITS), repeat, partial(source, n)
+            )
             rows.append(
                 dict(
                     n=n,
@@ -227,7 +236,7 @@ def bench_sizes(sizes: list[int], repeat: int) -> dict[str, Any]:
                     floor_ratio=cpu / (floor * counter.iterations),
                     peak_mb=peak,
                     distortion_matrix_mb=n * n * 8 / 1e6,
-                    end_to_end_cpu_s=float(np.median(e2e_runs)),
+                    end_to_end_cpu_s=cpu_e2e,
                     end_to_end_runs_s=e2e_runs,
                     rate_bits=res.rate,
                     gap_bits=res.gap,
@@ -343,7 +352,6 @@ def bench_curve(n: int, n_points: int) -> dict[str, Any]:
 def bench_perception(sizes: list[int], compare_sizes: list[int], repeat: int) -> dict[str, Any]:
     """R(D, P) end to end (median CPU of `repeat` runs), and one TV slope problem by barrier
     and by generalized Sinkhorn."""
-    import numpy as np
     from tqdm import tqdm
 
     from rdpc_theory.rate_distortion import combined_cost, perception_slope_solve
@@ -355,12 +363,9 @@ def bench_perception(sizes: list[int], compare_sizes: list[int], repeat: int) ->
         floor = matvec_floor(n)
         for kind, P, D in (("tv", 0.02, 0.3), ("tv", 0.005, 0.3), ("tv", 0.02, 0.05),
                            ("kl", 0.005, 0.3)):  # fmt: skip
-            runs = []
-            for _ in range(repeat):
-                t0 = time.process_time()
-                res = src.solve(D=D, P=P, perception=kind, tol=TOL_BITS)
-                runs.append(time.process_time() - t0)
-            cpu = float(np.median(runs))
+            cpu, runs, res = cpu_runs(
+                partial(src.solve, D=D, P=P, perception=kind, tol=TOL_BITS), repeat
+            )
             rows.append(
                 dict(
                     n=n,
