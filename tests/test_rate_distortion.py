@@ -34,6 +34,11 @@ from rdpc_theory.rate_distortion import (
     tv_barrier,
 )
 from rdpc_theory.rate_distortion.dual_bound import certified_gap, kernel_columns, kernel_rows
+from rdpc_theory.rate_distortion.interior_point import (
+    cross_approximation,
+    low_rank_solver,
+    sketched_range_basis,
+)
 from rdpc_theory.rate_distortion.kernel import slope_objective
 from rdpc_theory.threads import ENV_VAR, PARALLEL_MIN_ENTRIES, solver_thread_count, solver_threads
 
@@ -326,16 +331,17 @@ def test_range_basis_captures_a_smooth_kernel():
     assert np.allclose(basis.U.T @ basis.U, np.eye(basis.rank), atol=1e-12)
 
 
-def test_range_basis_extends_a_neighbours_basis():
-    # A warm start passes the basis of a nearby kernel; any basis of that span will do
-    # (here mixed by a random invertible matrix, so not orthonormal).
+def test_randomized_range_finder_extends_a_neighbours_basis():
+    # The fallback of range_basis extends a given basis (a nearby kernel's, or the cross
+    # approximation's); any basis of that span will do (here mixed by a random
+    # invertible matrix, so not orthonormal).
     src = gaussian(400)
     rng = np.random.default_rng(1)
     near = range_basis(gibbs_kernel(src.distortion / 0.7)[0])
     assert near is not None
     mixed = near.U @ (np.eye(near.rank) + 0.3 * rng.standard_normal((near.rank, near.rank)))
     K, _ = gibbs_kernel(src.distortion / 0.6)
-    basis = range_basis(K, mixed)
+    basis = sketched_range_basis(K, mixed)
     assert basis is not None
     err = np.linalg.norm(K - basis.U @ basis.B, 2)
     assert err <= 1e-11 * np.linalg.norm(K, 2)
@@ -349,6 +355,57 @@ def test_range_basis_extends_a_neighbours_basis():
 def test_range_basis_declines_a_full_rank_kernel():
     rng = np.random.default_rng(0)
     assert range_basis(rng.random((300, 300))) is None
+    assert sketched_range_basis(rng.random((300, 300))) is None
+
+
+def test_cross_approximation_recovers_an_exactly_low_rank_matrix():
+    # A positive rank-7 matrix: 7 crosses reproduce it; the stopping rule then takes up
+    # to two terms of rounding noise.
+    rng = np.random.default_rng(2)
+    M = rng.random((300, 7)) @ rng.random((7, 280))
+    assert np.linalg.matrix_rank(M) == 7
+    A, Bx = cross_approximation(M, 100)
+    assert 7 <= A.shape[0] <= 9
+    assert np.abs(M - A[:7].T @ Bx[:7]).max() <= 1e-12 * np.abs(M).max()
+    assert np.abs(M - A.T @ Bx).max() <= 1e-12 * np.abs(M).max()
+    assert cross_approximation(M, 5) is None  # more than max_rank terms needed
+
+
+def test_range_basis_falls_back_when_the_crosses_miss_part_of_the_kernel():
+    # A smooth kernel plus one entry far from where the pivots go: partial pivoting never
+    # reads row 3 or column 390 again once the smooth part is captured, so the cross
+    # approximation misses the spike; the probes see it and the range finder recovers it.
+    src = gaussian(400)
+    K, _ = gibbs_kernel(src.distortion / 0.6)
+    K[3, 390] += 0.5
+    A, Bx = cross_approximation(K, 133)
+    assert abs((K - A.T @ Bx)[3, 390]) > 0.4  # the heuristic alone misses it
+    basis = range_basis(K)
+    assert basis is not None
+    err = np.linalg.norm(K - basis.U @ basis.B, 2)
+    assert err <= 1e-11 * np.linalg.norm(K, 2)
+
+
+@pytest.mark.parametrize("explicit", [False, True])
+def test_low_rank_newton_solve_matches_numpy(explicit: bool):
+    # The Woodbury solve (contracted S = I + Lᵀ Q L, or the explicit factor G) against
+    # numpy's solve of R (UB)ᵀ W (UB) R + diag formed as a dense matrix.
+    src = gaussian(300)
+    K, _ = gibbs_kernel(src.distortion / 0.6)
+    basis = range_basis(K)
+    assert basis is not None
+    rng = np.random.default_rng(4)
+    w, r, diag, y = rng.random(300) + 0.1, rng.random(300) + 0.1, rng.random(300), rng.random(300)
+    KB = basis.U @ basis.B
+    M = (KB * r[None, :]).T @ (w[:, None] * KB * r[None, :]) + np.diag(diag)
+    if explicit:
+        C = basis.U.T @ (w[:, None] * basis.U)
+        solve = low_rank_solver(C, basis.B, r, diag)
+    else:
+        solve = basis.solver(w, r, diag)
+    assert solve is not None
+    ref = np.linalg.solve(M, y)
+    assert np.allclose(solve(y), ref, rtol=1e-8, atol=1e-10 * np.abs(ref).max())
 
 
 def test_low_rank_and_dense_newton_reach_the_same_optimum():

@@ -70,13 +70,12 @@ from functools import cached_property
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy.linalg.blas import dtrmm
 from scipy.linalg.lapack import dpotrf, dpotrs
 from scipy.sparse.linalg import LinearOperator
 
 from .._channel import perception_value
 from ..threads import solver_threads
-from .interior_point import interior_point_solve, low_rank_solver
+from .interior_point import contracted_factor, interior_point_solve, low_rank_solver
 from .kernel import FloatArray, gibbs_value_at
 from .perception import sinkhorn_scaling_solve
 from .slope import NO_CHANNEL, SlopeSolution, blahut_steps, blahut_upper
@@ -293,19 +292,13 @@ class KroneckerBasis:
         inv_diag = 1.0 / diag
         V = self._grid(ru * ru * inv_diag, self.K.cols, self.K.grid_cols)
         Q = _pair_gram(V, self.B[0].T, self.B[1].T, self.keep)
-        # Lᵀ Q L by two triangular products (ℓ³ flops each), symmetrized against rounding.
-        S = dtrmm(1.0, L, dtrmm(1.0, L, Q, side=1, lower=1), side=0, lower=1, trans_a=1)
-        S = 0.5 * (S + S.T)
-        S[np.diag_indices_from(S)] += 1.0
-        chol, info = dpotrf(S, lower=0, clean=0)
-        if info != 0:
-            # Q's contraction is PSD only up to rounding relative to its largest entries,
-            # and r²/D spans many decades near the optimum (every cell keeps a weight ~1e-12
-            # at large slopes, so r·s falls to ~1e-13): Lᵀ Q L can lose definiteness.  From
-            # then on (this slope's later steps) the explicit factor G = Lᵀ B R, whose
-            # S = I + G D⁻¹ Gᵀ is a Gram matrix plus I and stays definite: O(ℓ² m) a step
-            # instead of O(ℓ³).  (Stopping the interior point there instead left 64 x 64,
-            # D = 0.2 unconverged after 31 slopes on one CPU, converged after 9 on another.)
+        chol = contracted_factor(L, Q)
+        if chol is None:
+            # Lᵀ Q L lost definiteness (:func:`.interior_point.contracted_factor`; at large
+            # slopes every cell keeps a weight ~1e-12).  From then on (this slope's later
+            # steps) the explicit factor G = Lᵀ B R: O(ℓ² m) a step instead of O(ℓ³).
+            # (Stopping the interior point there instead left 64 x 64, D = 0.2
+            # unconverged after 31 slopes on one CPU, converged after 9 on another.)
             self.explicit = True
             return low_rank_solver(C, self.B_dense, ru, diag, syrk=True)
         scale = inv_diag * ru
