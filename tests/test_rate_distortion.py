@@ -25,6 +25,7 @@ from rdpc_theory.rate_distortion import (
     LocalSolution,
     combined_cost,
     gibbs_kernel,
+    interior_point,
     interior_point_solve,
     lagrangian_point,
     perception_slope_solve,
@@ -388,9 +389,10 @@ def test_range_basis_falls_back_when_the_crosses_miss_part_of_the_kernel():
 
 
 @pytest.mark.parametrize("explicit", [False, True])
-def test_low_rank_newton_solve_matches_numpy(explicit: bool):
-    # The Woodbury solve (contracted S = I + Lᵀ Q L, or the explicit factor G) against
-    # numpy's solve of R (UB)ᵀ W (UB) R + diag formed as a dense matrix.
+def test_low_rank_newton_solve_matches_numpy(explicit: bool, monkeypatch):
+    # The Woodbury solve (contracted S = I + Lᵀ Q L, or, where rounding makes that S
+    # indefinite, the explicit factor G: forced here) against numpy's solve of
+    # R (UB)ᵀ W (UB) R + diag formed as a dense matrix.
     src = gaussian(300)
     K, _ = gibbs_kernel(src.distortion / 0.6)
     basis = range_basis(K)
@@ -400,13 +402,23 @@ def test_low_rank_newton_solve_matches_numpy(explicit: bool):
     KB = basis.U @ basis.B
     M = (KB * r[None, :]).T @ (w[:, None] * KB * r[None, :]) + np.diag(diag)
     if explicit:
-        C = basis.U.T @ (w[:, None] * basis.U)
-        solve = low_rank_solver(C, basis.B, r, diag)
-    else:
-        solve = basis.solver(w, r, diag)
+        monkeypatch.setattr(interior_point, "contracted_factor", lambda L, Q: None)
+        monkeypatch.setattr(interior_point, "low_rank_solver", counted(low_rank_solver))
+    solve = basis.solver(w, r, diag)
     assert solve is not None
     ref = np.linalg.solve(M, y)
     assert np.allclose(solve(y), ref, rtol=1e-8, atol=1e-10 * np.abs(ref).max())
+    if explicit:
+        assert interior_point.low_rank_solver.calls == 1
+
+
+def counted(f):
+    def wrapper(*args, **kwargs):
+        wrapper.calls += 1
+        return f(*args, **kwargs)
+
+    wrapper.calls = 0
+    return wrapper
 
 
 def test_low_rank_and_dense_newton_reach_the_same_optimum():
