@@ -76,8 +76,9 @@ class SlopeSolution:
     feasible : bool
         Whether `channel` meets the problem's constraints.
     basis : ndarray (n, ℓ) or None
-        Range basis of the kernel used by a low-rank interior-point solve (reused, after
-        a check, by the next solve at a nearby slope).
+        Range basis of the kernel used by a low-rank interior-point solve (passed to the
+        next solve at a nearby slope, whose range finder extends it if that slope's cross
+        approximation fails its check: :func:`.interior_point.range_basis`).
     cost : float or None
         :math:`E_Q c` of the channel, for solvers that return no channel (``channel`` empty;
         :mod:`.product`); None otherwise.
@@ -164,7 +165,8 @@ def slope_solve(
     max_iter : int
         Newton steps (``"ipm"``) or BA steps (``"ba"``) at most.
     basis : ndarray (n, ℓ), optional
-        Range basis from a nearby kernel (:attr:`SlopeSolution.basis`), extended as needed.
+        Range basis from a nearby kernel (:attr:`SlopeSolution.basis`), extended if the
+        cross approximation fails its check (:func:`.interior_point.range_basis`).
     threads : int, optional
         BLAS threads (:mod:`rdpc_theory.threads`; default by problem size).
     overwrite : bool

@@ -125,7 +125,8 @@ def tv_slope_solve(
     max_iter : int
         Newton steps at most; then the best certified pair seen is returned.
     basis : ndarray (n, ℓ), optional
-        Range basis of a nearby kernel (:attr:`SlopeSolution.basis`), extended as needed.
+        Range basis of a nearby kernel (:attr:`SlopeSolution.basis`), extended if the
+        cross approximation fails its check (:func:`.interior_point.range_basis`).
     threads : int, optional
         BLAS threads (:mod:`rdpc_theory.threads`).
 
