@@ -119,15 +119,14 @@ class RangeBasis:
         # ones), and no ℓ x m factor G: at n = 4,096, ℓ = 220 a Newton system took 17.5
         # ms instead of 24 ms with G.
         scaled = self.U * np.sqrt(weights)[:, None]
-        C = dsyrk(1.0, scaled.T, trans=0, lower=1)
-        L, info = dpotrf(C, lower=1, clean=1)
+        L, info = dpotrf(dsyrk(1.0, scaled.T, trans=0, lower=1), lower=1, clean=1)
         if info != 0:
             return None
         inv_diag = 1.0 / diag
         Q = dsyrk(1.0, (self.B * (ru * np.sqrt(inv_diag))[None, :]).T, trans=1, lower=1)
         chol = contracted_factor(L, Q + np.tril(Q, -1).T)
         if chol is None:
-            return low_rank_solver(C, self.B, ru, diag)
+            return low_rank_solver(L, self.B, ru, diag)
         B, scale = self.B, inv_diag * ru
 
         def solve(y: FloatArray) -> FloatArray:
@@ -171,15 +170,10 @@ def range_basis(
     probes = rng.standard_normal((_PROBES, n))
     exact = probes @ K
     error = exact - (probes @ basis.U) @ basis.B
-    if _row_norms(error).max() <= PROBE_RTOL * _row_norms(exact).max():
+    if np.linalg.norm(error, axis=1).max() <= PROBE_RTOL * np.linalg.norm(exact, axis=1).max():
         return basis
     start = Q if previous is None else np.hstack([previous, Q])
     return sketched_range_basis(K, start, seed=seed)
-
-
-def _row_norms(X: FloatArray) -> FloatArray:
-    out: FloatArray = np.sqrt(np.einsum("ij,ij->i", X, X))
-    return out
 
 
 def cross_approximation(
@@ -493,15 +487,13 @@ def contracted_factor(L: FloatArray, Q: FloatArray) -> FloatArray | None:
 
 
 def low_rank_solver(
-    C: FloatArray, B: FloatArray, ru: FloatArray, diag: FloatArray, *, syrk: bool = False
+    L: FloatArray, B: FloatArray, ru: FloatArray, diag: FloatArray, *, syrk: bool = False
 ) -> Callable[[FloatArray], FloatArray] | None:
     """Solve (Gᵀ G + D) x = y by Woodbury: x = D⁻¹y − D⁻¹Gᵀ (I + G D⁻¹ Gᵀ)⁻¹ G D⁻¹ y, for
-    K ≈ A B, C = Aᵀ diag(weights) A = L Lᵀ and G = Lᵀ B R.  G D⁻¹ Gᵀ is a general product
-    unless ``syrk=True`` (a symmetric BLAS product, half the flops: it stalled a 1e-10 nats
-    target in a 1-D test, and serves product grids' late steps at ~1e-8 nats)."""
-    L, info = dpotrf(C, lower=1, clean=1)
-    if info != 0:
-        return None
+    K ≈ A B, L the lower Cholesky factor of C = Aᵀ diag(weights) A (its callers have it
+    already) and G = Lᵀ B R.  G D⁻¹ Gᵀ is a general product unless ``syrk=True`` (a
+    symmetric BLAS product, half the flops: it stalled a 1e-10 nats target in a 1-D test,
+    and serves product grids' late steps at ~1e-8 nats)."""
     # A triangular BLAS product (trmm): half the flops of a general ℓ x ℓ x m product, a
     # third of a Newton step's cost at large ranks.  Gᵀ = (B R)ᵀ L is formed transposed so
     # that no array is copied into Fortran order.

@@ -288,7 +288,7 @@ class KroneckerBasis:
             if info != 0:
                 return None
         if self.explicit:
-            return low_rank_solver(C, self.B_dense, ru, diag, syrk=True)
+            return low_rank_solver(L, self.B_dense, ru, diag, syrk=True)
         inv_diag = 1.0 / diag
         V = self._grid(ru * ru * inv_diag, self.K.cols, self.K.grid_cols)
         Q = _pair_gram(V, self.B[0].T, self.B[1].T, self.keep)
@@ -300,7 +300,7 @@ class KroneckerBasis:
             # (Stopping the interior point there instead left 64 x 64, D = 0.2
             # unconverged after 31 slopes on one CPU, converged after 9 on another.)
             self.explicit = True
-            return low_rank_solver(C, self.B_dense, ru, diag, syrk=True)
+            return low_rank_solver(L, self.B_dense, ru, diag, syrk=True)
         scale = inv_diag * ru
 
         def solve(y: FloatArray) -> FloatArray:
